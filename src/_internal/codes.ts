@@ -1,0 +1,94 @@
+/**
+ * One-time codes (internal): unbiased generation by rejection sampling and the versioned keyed hash kept at
+ * rest.
+ */
+import { type _HMAC, hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { base64urlEncode, type RandomPool } from "./ids.js";
+
+/** The current hash format: `h1:` + base64url(HMAC-SHA256(pepper, utf8(guideId) ‖ 0x00 ‖ utf8(code))). */
+export const CODE_HASH_PREFIX = "h1:";
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * A `digits`-digit code (leading zeros kept), uniform over 0 … 10^digits − 1.
+ * Draws 32 bits (6 digits or fewer: 2^32 covers them) or 48 bits (7–10 digits) and rejects draws at or above
+ * the largest multiple of 10^digits, so no value is more likely than another (no modulo bias).
+ */
+export function generateCode(pool: RandomPool, digits: number): string {
+  const modulus = 10 ** digits;
+  if (digits <= 9) {
+    const limit = TWO_POW_32 - (TWO_POW_32 % modulus);
+    for (;;) {
+      const n = pool.uint32();
+      if (n < limit) return String(n % modulus).padStart(digits, "0");
+    }
+  }
+  const space = 2 ** 48;
+  const limit = space - (space % modulus);
+  for (;;) {
+    const n = pool.uint32() * 0x1_0000 + (pool.uint32() >>> 16);
+    if (n < limit) return String(n % modulus).padStart(digits, "0");
+  }
+}
+
+const MAX_CANDIDATE_LENGTH = 64;
+
+/**
+ * Normalizes a presented code: whitespace removed, then it must be exactly `digits` ASCII digits.
+ * Returns `undefined` for a malformed code.
+ */
+export function normalizeCandidate(code: string, digits: number): string | undefined {
+  if (code.length > MAX_CANDIDATE_LENGTH) return undefined;
+  const compact = code.length === digits ? code : code.replace(/\s+/g, "");
+  if (compact.length !== digits) return undefined;
+  for (let i = 0; i < compact.length; i++) {
+    const c = compact.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return compact;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Computes code hashes under one pepper. The keyed HMAC state is computed once and cloned per use, so a hash
+ * costs two SHA-256 compressions of the message instead of four.
+ */
+export class CodeHasher {
+  readonly #base: _HMAC<ReturnType<typeof sha256.create>>;
+  #work: _HMAC<ReturnType<typeof sha256.create>> | undefined;
+  readonly #scratch = new Uint8Array(512);
+  readonly #mac = new Uint8Array(32);
+
+  constructor(pepper: Uint8Array) {
+    this.#base = hmac.create(sha256, pepper) as _HMAC<ReturnType<typeof sha256.create>>;
+  }
+
+  /** `h1:` + base64url(HMAC-SHA256(pepper, utf8(guideId) ‖ 0x00 ‖ utf8(code))). */
+  hash(guideId: string, code: string): string {
+    let message: Uint8Array;
+    if (guideId.length * 3 + code.length + 1 <= this.#scratch.length) {
+      const written = encoder.encodeInto(guideId, this.#scratch).written;
+      this.#scratch[written] = 0;
+      const codeWritten = encoder.encodeInto(code, this.#scratch.subarray(written + 1)).written;
+      message = this.#scratch.subarray(0, written + 1 + codeWritten);
+    } else {
+      const g = encoder.encode(guideId);
+      const c = encoder.encode(code);
+      message = new Uint8Array(g.length + 1 + c.length);
+      message.set(g);
+      message.set(c, g.length + 1);
+    }
+    // Clone the keyed state into a reused instance (no allocation on the hot path).
+    const work = this.#base._cloneInto(this.#work);
+    this.#work = work;
+    work.update(message);
+    work.digestInto(this.#mac);
+    message.fill(0);
+    const text = CODE_HASH_PREFIX + base64urlEncode(this.#mac);
+    this.#mac.fill(0);
+    return text;
+  }
+}

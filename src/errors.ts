@@ -1,0 +1,242 @@
+/**
+ * The error classes of health-token. Every error the library throws is a {@link HealthTokenError} with a
+ * literal, stable `code`; match on `code` (or `instanceof`), never on the message.
+ *
+ * Verification never throws on a wrong code: it returns a result. Errors are for misuse (bad arguments or
+ * configuration), refused operations (rate limits, lockouts, illegal guide transitions) and failures of the
+ * backends the library talks to (stores, notifiers).
+ *
+ * @module
+ */
+
+/** The stable codes carried by {@link HealthTokenError.code}. */
+export type HealthTokenErrorCode =
+  | "INVALID_ARGUMENT"
+  | "CONFIG"
+  | "RATE_LIMITED"
+  | "LOCKED_OUT"
+  | "RECIPIENT_UNAVAILABLE"
+  | "DELIVERY_FAILED"
+  | "STORE_UNAVAILABLE"
+  | "GUIDE_TRANSITION";
+
+/**
+ * The base class of every error thrown by health-token.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   hotp(new Uint8Array(0), 0);
+ * } catch (error) {
+ *   if (error instanceof HealthTokenError && error.code === "INVALID_ARGUMENT") {
+ *     // bad input from the caller
+ *   }
+ * }
+ * ```
+ */
+export class HealthTokenError<C extends HealthTokenErrorCode = HealthTokenErrorCode> extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: C;
+
+  /**
+   * @param code - the stable code of this error
+   * @param message - a human-readable message; `[health-token]` (and the scope, if any) is prefixed
+   * @param options - `cause`: the underlying error; `scope`: a component name such as `redis`
+   */
+  constructor(code: C, message: string, options?: { cause?: unknown; scope?: string }) {
+    const prefix = options?.scope ? `[health-token] [${options.scope}] ` : "[health-token] ";
+    super(prefix + message, options && "cause" in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One offending field of an {@link InvalidArgumentError}. */
+export interface ArgumentIssue {
+  /** Dotted path of the field, such as `beneficiary.birthDate` (empty for the argument itself). */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly message: string;
+}
+
+/**
+ * An argument was invalid: a bad secret, an out-of-range option, an input that failed validation.
+ * Nothing was changed. `issues` lists every offending field.
+ *
+ * @example
+ * ```ts
+ * try { base32Decode("not base32!"); }
+ * catch (e) { if (e instanceof InvalidArgumentError) console.log(e.issues); }
+ * ```
+ */
+export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
+  /** Every offending field, in input order. */
+  readonly issues: readonly ArgumentIssue[];
+
+  /**
+   * @param message - what was wrong
+   * @param issues - the offending fields (defaults to one issue with an empty path and the message)
+   */
+  constructor(
+    message: string,
+    issues?: readonly ArgumentIssue[],
+    options?: { cause?: unknown; scope?: string },
+  ) {
+    const list = issues && issues.length > 0 ? issues : [{ path: "", message }];
+    super("INVALID_ARGUMENT", message, options);
+    this.issues = list;
+  }
+}
+
+/**
+ * The library was configured wrongly (a pepper shorter than 32 bytes, an invalid policy, a missing key).
+ *
+ * @example
+ * ```ts
+ * createTokenService({ store, notifier, pepper: "short" }); // throws ConfigError
+ * ```
+ */
+export class ConfigError extends HealthTokenError<"CONFIG"> {
+  /** @param message - what is wrong with the configuration */
+  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+    super("CONFIG", message, options);
+  }
+}
+
+/**
+ * A send was refused by a rate limit (resend cooldown, sends per guide). Retry after `retryAfterSeconds`.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof RateLimitedError) res.setHeader("Retry-After", e.retryAfterSeconds); }
+ * ```
+ */
+export class RateLimitedError extends HealthTokenError<"RATE_LIMITED"> {
+  /** Whole seconds until the operation may succeed (at least 1). */
+  readonly retryAfterSeconds: number;
+  /** Which limit refused it, such as `cooldown` or `sends_per_guide`. */
+  readonly limit: string;
+
+  /**
+   * @param limit - the name of the limit that refused the operation
+   * @param retryAfterSeconds - whole seconds until a retry may succeed
+   */
+  constructor(limit: string, retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+    super("RATE_LIMITED", `rate limited by ${limit}; retry after ${retryAfterSeconds} s`, options);
+    this.limit = limit;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * A beneficiary failed too many verifications across tokens; issuing is refused until the window passes.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof LockedOutError) console.log(e.retryAfterSeconds); }
+ * ```
+ */
+export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
+  /** Whole seconds until issuing may succeed again. */
+  readonly retryAfterSeconds: number;
+
+  /** @param retryAfterSeconds - whole seconds until the lockout window passes */
+  constructor(retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+    super("LOCKED_OUT", `too many failed attempts; retry after ${retryAfterSeconds} s`, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * Nobody can receive the token: the beneficiary is a minor or has no contact on the channel, and no guardian
+ * with a suitable contact was given.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof RecipientUnavailableError) askForGuardian(); }
+ * ```
+ */
+export class RecipientUnavailableError extends HealthTokenError<"RECIPIENT_UNAVAILABLE"> {
+  /** @param message - why no recipient could be chosen */
+  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+    super("RECIPIENT_UNAVAILABLE", message, options);
+  }
+}
+
+/**
+ * A notifier could not deliver a message. `cause` holds the provider's error; `providerCode` and
+ * `retryable` describe it when known. Never contains the access token or the code.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof DeliveryFailedError) log.warn(e.providerCode); }
+ * ```
+ */
+export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
+  /** The provider's own error code, when it gave one. */
+  readonly providerCode: string | undefined;
+  /** Whether retrying the same request later might succeed. */
+  readonly retryable: boolean;
+
+  /**
+   * @param message - what failed (no secrets, no personal data)
+   * @param options - `cause`, `scope`, `providerCode`, `retryable`
+   */
+  constructor(
+    message: string,
+    options?: { cause?: unknown; scope?: string; providerCode?: string; retryable?: boolean },
+  ) {
+    super("DELIVERY_FAILED", message, options);
+    this.providerCode = options?.providerCode;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/**
+ * A store's backend failed (connection lost, timeout, script error). Verification fails closed: it never
+ * reports `ok` when the store could not confirm the consumption.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof StoreUnavailableError) res.status(503); }
+ * ```
+ */
+export class StoreUnavailableError extends HealthTokenError<"STORE_UNAVAILABLE"> {
+  /** @param message - what failed */
+  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+    super("STORE_UNAVAILABLE", message, options);
+  }
+}
+
+/**
+ * A guide cannot take this event in its current state, or a guard refused it.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof GuideTransitionError) console.log(e.state, e.event, e.reason); }
+ * ```
+ */
+export class GuideTransitionError extends HealthTokenError<"GUIDE_TRANSITION"> {
+  /** The state the guide was in. */
+  readonly state: string;
+  /** The event that was refused. */
+  readonly event: string;
+  /** Why, in a few words (`illegal_event`, `senha_expired`, `receipt_mismatch`, …). */
+  readonly reason: string;
+
+  /**
+   * @param state - the guide's state
+   * @param event - the refused event type
+   * @param reason - a short machine-readable reason
+   * @param detail - an optional human-readable detail
+   */
+  constructor(state: string, event: string, reason: string, detail?: string) {
+    super(
+      "GUIDE_TRANSITION",
+      `cannot ${event} a guide in state ${state}: ${reason}${detail ? ` (${detail})` : ""}`,
+    );
+    this.state = state;
+    this.event = event;
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Time and randomness, injected. The core never calls `Date.now()` or `Math.random()`: it asks a
+ * {@link Clock} and a {@link RandomSource}, so tests can pin both.
+ *
+ * @module
+ */
+
+/** A source of the current time. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+/**
+ * A source of cryptographically secure random bytes: returns `length` fresh bytes.
+ * The default is {@link systemRandom}, backed by `crypto.getRandomValues`.
+ */
+export type RandomSource = (length: number) => Uint8Array;
+
+/** The system clock (`Date.now()`). */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The platform CSPRNG (`crypto.getRandomValues`, in chunks of at most 65,536 bytes). */
+export const systemRandom: RandomSource = (length) => {
+  const out = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += 65_536) {
+    globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65_536)));
+  }
+  return out;
+};

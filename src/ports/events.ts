@@ -1,0 +1,49 @@
+/**
+ * Token events: the audit trail and the beneficiary's history.
+ *
+ * @module
+ */
+import type { Channel } from "./notifier.js";
+
+/** Every event type the token service emits. */
+export type TokenEventType =
+  | "token.issued"
+  | "token.delivered"
+  | "token.delivery_failed"
+  | "token.verified"
+  | "token.rejected"
+  | "token.locked"
+  | "token.revoked"
+  | "token.reported_unrequested"
+  | "app.enrolled";
+
+/**
+ * One entry of the history. It never holds a code, a CPF, or a clear phone or e-mail: contacts appear
+ * only masked (`(43) 9****-1234`, `j***@e***.com`).
+ */
+export interface TokenEvent {
+  /** Unique id of the event (random, URL-safe). */
+  readonly id: string;
+  /** What happened. */
+  readonly type: TokenEventType;
+  /** When it happened (ms since the epoch). */
+  readonly atMs: number;
+  /** The beneficiary whose history this belongs to (an opaque id). */
+  readonly beneficiaryId: string;
+  /** The guide, when the event concerns one. */
+  readonly guideId?: string;
+  /** The provider, when known. */
+  readonly providerId?: string;
+  /** The token, when the event concerns one. */
+  readonly tokenId?: string;
+  /** The channel of a delivery. */
+  readonly channel?: Channel;
+  /** The masked contact of a delivery. */
+  readonly maskedContact?: string;
+  /** Who received the code. */
+  readonly recipient?: "beneficiary" | "guardian";
+  /** A rejection or revocation reason (`mismatch`, `superseded`, `delivery_failed`, …). */
+  readonly reason?: string;
+  /** Attempts left on the token after a rejection. */
+  readonly attemptsLeft?: number;
+}

@@ -1,0 +1,57 @@
+/**
+ * The notifier port: how a token reaches a person.
+ *
+ * @module
+ */
+
+/** A delivery channel. `app` is a push to (or an in-app code in) the operator's app. */
+export type Channel = "sms" | "email" | "whatsapp" | "app";
+
+/** Every channel, in the default preference order (app first: NIST rates SMS as restricted). */
+export const CHANNELS: readonly Channel[] = ["app", "sms", "whatsapp", "email"];
+
+/** The locales the default templates speak. */
+export type Locale = "pt-BR" | "en";
+
+/**
+ * What a notifier is asked to deliver: the code and what the template needs, and nothing else about the
+ * beneficiary (no CPF, no card number, no procedures).
+ */
+export interface TokenMessage {
+  /** The plaintext one-time code. This message is the only place it exists outside the beneficiary's hands. */
+  readonly code: string;
+  /** How long the code stays valid, in seconds. */
+  readonly ttlSeconds: number;
+  /** When the code expires (ms since the epoch). */
+  readonly expiresAtMs: number;
+  /** The channel to deliver on. */
+  readonly channel: Channel;
+  /** The contact address: E.164 phone (`+5543999991234`) for sms/whatsapp, e-mail, or the app's device or user id. */
+  readonly to: string;
+  /** Who receives it: the beneficiary, or their guardian (minors). */
+  readonly recipient: "beneficiary" | "guardian";
+  /** The beneficiary's opaque id (never a CPF or card number). */
+  readonly beneficiaryId: string;
+  /** The locale of the text. */
+  readonly locale: Locale;
+  /** The operator's display name, shown in the message. */
+  readonly operatorName?: string;
+}
+
+/** What a notifier reports after the provider accepted a message. */
+export interface DeliveryReceipt {
+  /** The channel it went out on. */
+  readonly channel: Channel;
+  /** The provider's message id, when it gives one. */
+  readonly providerMessageId?: string;
+}
+
+/**
+ * Delivers token messages. Implementations throw `DeliveryFailedError` (with the provider's error as
+ * `cause`) when the provider refuses or cannot be reached, and never put the code or any credential in an
+ * error message or a log.
+ */
+export interface Notifier {
+  /** Sends one message; resolves once the provider accepted it. */
+  send(message: TokenMessage): Promise<DeliveryReceipt>;
+}
