@@ -1,0 +1,687 @@
+/**
+ * `MemoryTokenStore`: the in-process {@link TokenStore}, the default of the token service and the store of
+ * the tests. Every method runs in one synchronous section (no `await` between a read and its write), so it is
+ * atomic within the process. Data lives in the heap: it is lost on restart and not shared between processes;
+ * use the Redis or PostgreSQL store for more than one process.
+ *
+ * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
+ * doubles, attempts/status/channel packed), provider ids are interned, and events are columns, so a million
+ * active tokens fit in a few hundred megabytes (see `docs/benchmarks.md`).
+ *
+ * @module
+ */
+import { base64urlDecodeInto, base64urlEncode } from "../_internal/ids.js";
+import type { TokenEvent, TokenEventType } from "../ports/events.js";
+import type { Channel } from "../ports/notifier.js";
+import type {
+  AppSecretRecord,
+  AttemptInput,
+  AttemptResult,
+  CounterState,
+  ListEventsOptions,
+  NewToken,
+  PurgeResult,
+  StoredToken,
+  TokenStatus,
+  TokenStore,
+} from "../ports/store.js";
+
+/** Options of {@link MemoryTokenStore}. */
+export interface MemoryTokenStoreOptions {
+  /** Events older than this are removed by `purge` (default 365 days). */
+  readonly eventRetentionMs?: number;
+  /** At most this many events per beneficiary; the oldest are dropped first (default 1,000). */
+  readonly maxEventsPerBeneficiary?: number;
+  /**
+   * Tokens expired for longer than this are removed lazily, a few per `save` (default 1 hour). Until then an
+   * attempt still reports `expired`; `purge(nowMs)` removes every expired token at once.
+   */
+  readonly expiredGraceMs?: number;
+}
+
+/** Every string and byte array a {@link MemoryTokenStore} holds; see {@link MemoryTokenStore.debugSnapshot}. */
+export interface MemoryStoreSnapshot {
+  /** Every string held (ids, hashes, keys, masked contacts, ciphertexts …). */
+  readonly strings: readonly string[];
+  /** Every byte array held (hashes, token ids), one per live token field. */
+  readonly bytes: readonly Uint8Array[];
+}
+
+const STATUS: readonly TokenStatus[] = ["active", "consumed", "revoked", "locked"];
+const ACTIVE = 0;
+const CONSUMED = 1;
+const REVOKED = 2;
+const LOCKED = 3;
+const CHANNEL_LIST: readonly Channel[] = ["app", "sms", "whatsapp", "email"];
+const CHANNEL_INDEX: Readonly<Record<Channel, number>> = { app: 0, sms: 1, whatsapp: 2, email: 3 };
+const EVENT_TYPES: readonly TokenEventType[] = [
+  "token.issued",
+  "token.delivered",
+  "token.delivery_failed",
+  "token.verified",
+  "token.rejected",
+  "token.locked",
+  "token.revoked",
+  "token.reported_unrequested",
+  "app.enrolled",
+];
+const EVENT_TYPE_INDEX = new Map(EVENT_TYPES.map((t, i) => [t, i]));
+const RECIPIENTS = ["beneficiary", "guardian"] as const;
+
+const HASH_BYTES = 32;
+const ID_BYTES = 12;
+const H1_PREFIX = "h1:";
+const DAY_MS = 86_400_000;
+
+// meta0: attempts (low 16 bits) | maxAttempts (high 16 bits)
+// meta1: status (2 bits) | channel (2) | compact hash (1) | compact id (1) | provider index (<< 6)
+const F_HASH = 1 << 4;
+const F_ID = 1 << 5;
+
+function decodeH1(hash: string, out: Uint8Array, offset: number): boolean {
+  return (
+    hash.length === 46 && hash.startsWith(H1_PREFIX) && base64urlDecodeInto(hash.slice(3), out, offset, 32)
+  );
+}
+
+/**
+ * The in-memory token store.
+ *
+ * @example
+ * ```ts
+ * import { createTokenService, MemoryTokenStore } from "health-token";
+ * const store = new MemoryTokenStore({ maxEventsPerBeneficiary: 200 });
+ * setInterval(() => void store.purge(Date.now()), 60_000).unref();
+ * ```
+ */
+export class MemoryTokenStore implements TokenStore {
+  readonly #eventRetentionMs: number;
+  readonly #maxEvents: number;
+  readonly #graceMs: number;
+
+  // Tokens: one slot per guide (the latest token).
+  #capacity = 0;
+  #slotByGuide = new Map<string, number>();
+  #guide: (string | undefined)[] = [];
+  #beneficiary: (string | undefined)[] = [];
+  #times = new Float64Array(0); // [issuedAtMs, expiresAtMs] per slot
+  #meta = new Uint32Array(0); // [meta0, meta1] per slot
+  #hash = new Uint8Array(0);
+  #id = new Uint8Array(0);
+  #extra = new Map<number, { codeHash?: string; tokenId?: string }>();
+  #free: number[] = [];
+  #used = 0;
+  #hand = 0;
+
+  // Interned provider ids.
+  #providers: string[] = [];
+  #providerIndex = new Map<string, number>();
+
+  // Counters, claims, app secrets.
+  #counters = new Map<string, { count: number; resetAtMs: number }>();
+  #counterSweep: Iterator<[string, { count: number; resetAtMs: number }]> | undefined;
+  #claims = new Map<string, number>();
+  #claimSweep: Iterator<[string, number]> | undefined;
+  #secrets = new Map<string, AppSecretRecord>();
+
+  // Events: columns, one slot per event. Each beneficiary has a doubly linked chain of slots sorted by
+  // (atMs, insertion), newest at the head. Ids in the service's format (16 base64url characters) are kept as
+  // 12 bytes; providers and reasons are interned.
+  #evCapacity = 0;
+  #evHigh = 0;
+  #evRefs: (string | undefined)[] = []; // [beneficiaryId, guideId, tokenId, maskedContact] per slot
+  #evIdBytes = new Uint8Array(0);
+  #evAt = new Float64Array(0);
+  #evMeta = new Uint32Array(0); // type (4) | channel+1 (3) | recipient+1 (2) | compact id (1) | reason (<< 10, 8)
+  #evLeft = new Uint16Array(0); // attemptsLeft + 1, 0 when absent
+  #evProv = new Uint32Array(0); // provider index + 1, 0 when absent
+  #evOlder = new Int32Array(0);
+  #evNewer = new Int32Array(0);
+  #evExtra = new Map<number, { id?: string; providerId?: string; reason?: string }>();
+  #evFree: number[] = [];
+  #reasons: string[] = [];
+  #reasonIndex = new Map<string, number>();
+  // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
+  #chainOf = new Map<string, number>();
+  #chHead = new Int32Array(0);
+  #chTail = new Int32Array(0);
+  #chCount = new Int32Array(0);
+  #chFree: number[] = [];
+  #chHigh = 0;
+
+  /** @param options - retention, per-beneficiary cap and lazy-purge grace */
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    this.#eventRetentionMs = options.eventRetentionMs ?? 365 * DAY_MS;
+    this.#maxEvents = Math.max(1, options.maxEventsPerBeneficiary ?? 1000);
+    this.#graceMs = options.expiredGraceMs ?? 3_600_000;
+  }
+
+  /** Active, consumed, revoked and locked tokens currently held (one per guide). */
+  get size(): number {
+    return this.#used;
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  async save(token: NewToken): Promise<{ superseded: string[] }> {
+    this.#sweep(token.issuedAtMs);
+    const superseded: string[] = [];
+    let slot = this.#slotByGuide.get(token.guideId);
+    if (slot === undefined) {
+      slot = this.#allocate();
+      this.#slotByGuide.set(token.guideId, slot);
+      this.#guide[slot] = token.guideId;
+      this.#used++;
+    } else {
+      // The previous token is replaced; it is reported as superseded when it was still active (unexpired).
+      const status = this.#meta[slot * 2 + 1]! & 3;
+      if (status === ACTIVE && token.issuedAtMs < this.#times[slot * 2 + 1]!) {
+        superseded.push(this.#tokenId(slot));
+      }
+      this.#extra.delete(slot);
+    }
+    this.#write(slot, token);
+    return { superseded };
+  }
+
+  async attempt(input: AttemptInput): Promise<AttemptResult> {
+    const slot = this.#slotByGuide.get(input.guideId);
+    if (slot === undefined) return { outcome: "not_found" };
+    const m1 = this.#meta[slot * 2 + 1]!;
+    const status = m1 & 3;
+    if (status === REVOKED) return { outcome: "revoked", token: this.#read(slot) };
+    if (status === CONSUMED) return { outcome: "consumed", token: this.#read(slot) };
+    if (input.nowMs >= this.#times[slot * 2 + 1]!) return { outcome: "expired", token: this.#read(slot) };
+    if (status === LOCKED) return { outcome: "locked", token: this.#read(slot) };
+    let wrong: "wrong_provider" | "mismatch" | undefined;
+    if (this.#providers[m1 >>> 6] !== input.providerId) wrong = "wrong_provider";
+    else if (!this.#hashEquals(slot, m1, input.candidateHash)) wrong = "mismatch";
+    if (wrong) {
+      const m0 = this.#meta[slot * 2]!;
+      const attempts = (m0 & 0xffff) + 1;
+      const max = m0 >>> 16;
+      this.#meta[slot * 2] = (m0 & 0xffff0000) | attempts;
+      if (attempts >= max) this.#meta[slot * 2 + 1] = (m1 & ~3) | LOCKED;
+      return { outcome: wrong, token: this.#read(slot), attemptsLeft: Math.max(0, max - attempts) };
+    }
+    this.#meta[slot * 2 + 1] = (m1 & ~3) | CONSUMED;
+    return { outcome: "ok", token: this.#read(slot) };
+  }
+
+  async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
+    const slot = this.#slotByGuide.get(guideId);
+    if (slot === undefined) return undefined;
+    const m1 = this.#meta[slot * 2 + 1]!;
+    if ((m1 & 3) !== ACTIVE || nowMs >= this.#times[slot * 2 + 1]!) return undefined;
+    const before = this.#read(slot);
+    this.#meta[slot * 2 + 1] = (m1 & ~3) | REVOKED;
+    return before;
+  }
+
+  async get(guideId: string): Promise<StoredToken | undefined> {
+    const slot = this.#slotByGuide.get(guideId);
+    return slot === undefined ? undefined : this.#read(slot);
+  }
+
+  // ---------------------------------------------------------------- counters, claims, secrets
+
+  async increment(key: string, windowMs: number, nowMs: number): Promise<CounterState> {
+    this.#sweepCounters(nowMs);
+    const current = this.#counters.get(key);
+    if (current === undefined || nowMs >= current.resetAtMs) {
+      const fresh = { count: 1, resetAtMs: nowMs + windowMs };
+      this.#counters.set(key, fresh);
+      return { count: 1, resetAtMs: fresh.resetAtMs };
+    }
+    current.count++;
+    return { count: current.count, resetAtMs: current.resetAtMs };
+  }
+
+  async peek(key: string, nowMs: number): Promise<CounterState> {
+    const current = this.#counters.get(key);
+    if (current === undefined || nowMs >= current.resetAtMs) return { count: 0, resetAtMs: 0 };
+    return { count: current.count, resetAtMs: current.resetAtMs };
+  }
+
+  async claimOnce(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    this.#sweepClaims(nowMs);
+    const until = this.#claims.get(key);
+    if (until !== undefined && nowMs < until) return false;
+    this.#claims.set(key, expiresAtMs);
+    return true;
+  }
+
+  async putAppSecret(record: AppSecretRecord): Promise<void> {
+    this.#secrets.set(record.beneficiaryId, { ...record });
+  }
+
+  async getAppSecret(beneficiaryId: string): Promise<AppSecretRecord | undefined> {
+    const record = this.#secrets.get(beneficiaryId);
+    return record === undefined ? undefined : { ...record };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  async appendEvent(event: TokenEvent): Promise<void> {
+    const slot = this.#evAllocate();
+    const r = slot * 4;
+    this.#evRefs[r] = event.beneficiaryId;
+    this.#evRefs[r + 1] = event.guideId;
+    this.#evRefs[r + 2] = event.tokenId;
+    this.#evRefs[r + 3] = event.maskedContact;
+    this.#evAt[slot] = event.atMs;
+    let extra: { id?: string; providerId?: string; reason?: string } | undefined;
+    let compactId = 0;
+    if (event.id.length === 16 && base64urlDecodeInto(event.id, this.#evIdBytes, slot * ID_BYTES, ID_BYTES)) {
+      compactId = 1;
+    } else {
+      extra = { id: event.id };
+    }
+    if (event.providerId !== undefined) {
+      const known = this.#providerIndex.get(event.providerId);
+      if (known !== undefined || this.#providers.length < 65_536) {
+        this.#evProv[slot] = (known ?? this.#providerSlot(event.providerId)) + 1;
+      } else {
+        extra ??= {};
+        extra.providerId = event.providerId;
+      }
+    }
+    let reason = 0;
+    if (event.reason !== undefined) {
+      const index = this.#reasonIndex.get(event.reason);
+      if (index !== undefined) reason = index + 1;
+      else if (this.#reasons.length < 254) {
+        this.#reasons.push(event.reason);
+        this.#reasonIndex.set(event.reason, this.#reasons.length - 1);
+        reason = this.#reasons.length;
+      } else {
+        extra ??= {};
+        extra.reason = event.reason;
+      }
+    }
+    if (extra) this.#evExtra.set(slot, extra);
+    const type = EVENT_TYPE_INDEX.get(event.type) ?? 0;
+    const channel = event.channel === undefined ? 0 : CHANNEL_INDEX[event.channel] + 1;
+    const recipient = event.recipient === undefined ? 0 : RECIPIENTS.indexOf(event.recipient) + 1;
+    this.#evMeta[slot] = type | (channel << 4) | (recipient << 7) | (compactId << 9) | (reason << 10);
+    this.#evLeft[slot] = event.attemptsLeft === undefined ? 0 : Math.min(event.attemptsLeft, 0xfffe) + 1;
+
+    let chain = this.#chainOf.get(event.beneficiaryId);
+    if (chain === undefined) {
+      chain = this.#chAllocate();
+      this.#chainOf.set(event.beneficiaryId, chain);
+    }
+    const head = this.#chHead[chain]!;
+    if (head < 0) {
+      this.#evOlder[slot] = -1;
+      this.#evNewer[slot] = -1;
+      this.#chHead[chain] = slot;
+      this.#chTail[chain] = slot;
+    } else {
+      // Find the newest event at or before atMs (ties keep insertion order); usually the head itself.
+      let after = head;
+      while (after >= 0 && this.#evAt[after]! > event.atMs) after = this.#evOlder[after]!;
+      if (after === head) {
+        this.#evOlder[slot] = head;
+        this.#evNewer[slot] = -1;
+        this.#evNewer[head] = slot;
+        this.#chHead[chain] = slot;
+      } else if (after < 0) {
+        const tail = this.#chTail[chain]!;
+        this.#evOlder[slot] = -1;
+        this.#evNewer[slot] = tail;
+        this.#evOlder[tail] = slot;
+        this.#chTail[chain] = slot;
+      } else {
+        const newer = this.#evNewer[after]!;
+        this.#evOlder[slot] = after;
+        this.#evNewer[slot] = newer;
+        this.#evNewer[after] = slot;
+        this.#evOlder[newer] = slot;
+      }
+    }
+    this.#chCount[chain] = this.#chCount[chain]! + 1;
+    while (this.#chCount[chain]! > this.#maxEvents) this.#dropOldest(chain);
+  }
+
+  async listEvents(beneficiaryId: string, options: ListEventsOptions): Promise<TokenEvent[]> {
+    const chain = this.#chainOf.get(beneficiaryId);
+    if (chain === undefined) return [];
+    const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
+    let slot = this.#chHead[chain]!;
+    if (options.before !== undefined) {
+      while (slot >= 0 && this.#evId(slot) !== options.before) slot = this.#evOlder[slot]!;
+      if (slot < 0) return [];
+      slot = this.#evOlder[slot]!;
+    }
+    const out: TokenEvent[] = [];
+    for (; slot >= 0 && out.length < limit; slot = this.#evOlder[slot]!) out.push(this.#evRead(slot));
+    return out;
+  }
+
+  // ---------------------------------------------------------------- purge
+
+  async purge(nowMs: number): Promise<PurgeResult> {
+    let tokens = 0;
+    for (const [guideId, slot] of this.#slotByGuide) {
+      if (nowMs >= this.#times[slot * 2 + 1]!) {
+        this.#slotByGuide.delete(guideId);
+        this.#release(slot);
+        tokens++;
+      }
+    }
+    for (const [key, state] of this.#counters) if (nowMs >= state.resetAtMs) this.#counters.delete(key);
+    for (const [key, until] of this.#claims) if (nowMs >= until) this.#claims.delete(key);
+    let events = 0;
+    const horizon = nowMs - this.#eventRetentionMs;
+    for (const [beneficiaryId, chain] of this.#chainOf) {
+      while (this.#chCount[chain]! > 0 && this.#evAt[this.#chTail[chain]!]! < horizon) {
+        this.#dropOldest(chain);
+        events++;
+      }
+      if (this.#chCount[chain] === 0) {
+        this.#chainOf.delete(beneficiaryId);
+        this.#chFree.push(chain);
+      }
+    }
+    return { tokens, events };
+  }
+
+  /**
+   * Every string and byte array the store holds (test helper). Lets a test prove that no plaintext code and no
+   * clear contact ever reaches the store. Not for production use: it copies the whole state.
+   */
+  debugSnapshot(): MemoryStoreSnapshot {
+    const strings: string[] = [];
+    const bytes: Uint8Array[] = [];
+    for (const [guideId, slot] of this.#slotByGuide) {
+      const token = this.#read(slot);
+      strings.push(guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
+      bytes.push(this.#hash.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
+      bytes.push(this.#id.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+    }
+    for (const [key, state] of this.#counters) strings.push(key, String(state.count));
+    for (const key of this.#claims.keys()) strings.push(key);
+    for (const record of this.#secrets.values()) strings.push(...Object.values(record).map(String));
+    for (const chain of this.#chainOf.values()) {
+      for (let slot = this.#chHead[chain]!; slot >= 0; slot = this.#evOlder[slot]!) {
+        strings.push(...Object.values(this.#evRead(slot)).map(String));
+        bytes.push(this.#evIdBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+      }
+    }
+    return { strings, bytes };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #providerSlot(providerId: string): number {
+    let index = this.#providerIndex.get(providerId);
+    if (index === undefined) {
+      index = this.#providers.length;
+      this.#providers.push(providerId);
+      this.#providerIndex.set(providerId, index);
+    }
+    return index;
+  }
+
+  #allocate(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.#used + this.#free.length;
+    if (slot >= this.#capacity) this.#grow(Math.max(1024, this.#capacity * 2));
+    return slot;
+  }
+
+  #grow(capacity: number): void {
+    const times = new Float64Array(capacity * 2);
+    times.set(this.#times);
+    this.#times = times;
+    const meta = new Uint32Array(capacity * 2);
+    meta.set(this.#meta);
+    this.#meta = meta;
+    const hash = new Uint8Array(capacity * HASH_BYTES);
+    hash.set(this.#hash);
+    this.#hash = hash;
+    const id = new Uint8Array(capacity * ID_BYTES);
+    id.set(this.#id);
+    this.#id = id;
+    this.#capacity = capacity;
+  }
+
+  #release(slot: number): void {
+    this.#guide[slot] = undefined;
+    this.#beneficiary[slot] = undefined;
+    this.#extra.delete(slot);
+    this.#hash.fill(0, slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
+    this.#meta[slot * 2] = 0;
+    this.#meta[slot * 2 + 1] = 0;
+    this.#times[slot * 2] = 0;
+    this.#times[slot * 2 + 1] = 0;
+    this.#free.push(slot);
+    this.#used--;
+  }
+
+  #write(slot: number, token: NewToken): void {
+    this.#beneficiary[slot] = token.beneficiaryId;
+    this.#times[slot * 2] = token.issuedAtMs;
+    this.#times[slot * 2 + 1] = token.expiresAtMs;
+    const max = Math.min(0xffff, Math.max(0, token.maxAttempts));
+    this.#meta[slot * 2] = (max << 16) >>> 0;
+    let flags = 0;
+    const extra: { codeHash?: string; tokenId?: string } = {};
+    if (decodeH1(token.codeHash, this.#hash, slot * HASH_BYTES)) flags |= F_HASH;
+    else extra.codeHash = token.codeHash;
+    if (
+      token.tokenId.length === 16 &&
+      base64urlDecodeInto(token.tokenId, this.#id, slot * ID_BYTES, ID_BYTES)
+    ) {
+      flags |= F_ID;
+    } else extra.tokenId = token.tokenId;
+    if (!(flags & F_HASH) || !(flags & F_ID)) this.#extra.set(slot, extra);
+    const provider = this.#providerSlot(token.providerId);
+    this.#meta[slot * 2 + 1] = (ACTIVE | (CHANNEL_INDEX[token.channel] << 2) | flags | (provider << 6)) >>> 0;
+  }
+
+  #tokenId(slot: number): string {
+    if (this.#meta[slot * 2 + 1]! & F_ID) {
+      return base64urlEncode(this.#id.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+    }
+    return this.#extra.get(slot)?.tokenId ?? "";
+  }
+
+  #codeHash(slot: number, m1: number): string {
+    if (m1 & F_HASH) {
+      return H1_PREFIX + base64urlEncode(this.#hash.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
+    }
+    return this.#extra.get(slot)?.codeHash ?? "";
+  }
+
+  #scratch = new Uint8Array(HASH_BYTES);
+
+  #hashEquals(slot: number, m1: number, candidate: string): boolean {
+    if (m1 & F_HASH) {
+      if (!decodeH1(candidate, this.#scratch, 0)) return false;
+      let diff = 0;
+      const base = slot * HASH_BYTES;
+      for (let i = 0; i < HASH_BYTES; i++) diff |= this.#hash[base + i]! ^ this.#scratch[i]!;
+      return diff === 0;
+    }
+    const stored = this.#extra.get(slot)?.codeHash ?? "";
+    if (stored.length !== candidate.length) return false;
+    let diff = 0;
+    for (let i = 0; i < stored.length; i++) diff |= stored.charCodeAt(i) ^ candidate.charCodeAt(i);
+    return diff === 0;
+  }
+
+  #read(slot: number): StoredToken {
+    const m0 = this.#meta[slot * 2]!;
+    const m1 = this.#meta[slot * 2 + 1]!;
+    return {
+      tokenId: this.#tokenId(slot),
+      guideId: this.#guide[slot]!,
+      providerId: this.#providers[m1 >>> 6]!,
+      beneficiaryId: this.#beneficiary[slot]!,
+      codeHash: this.#codeHash(slot, m1),
+      issuedAtMs: this.#times[slot * 2]!,
+      expiresAtMs: this.#times[slot * 2 + 1]!,
+      maxAttempts: m0 >>> 16,
+      attempts: m0 & 0xffff,
+      status: STATUS[m1 & 3]!,
+      channel: CHANNEL_LIST[(m1 >>> 2) & 3]!,
+    };
+  }
+
+  /** Lazy purge: looks at two slots per save and drops tokens expired for longer than the grace. */
+  #sweep(nowMs: number): void {
+    const end = this.#used + this.#free.length;
+    if (end === 0) return;
+    for (let n = 0; n < 2; n++) {
+      if (this.#hand >= end) this.#hand = 0;
+      const slot = this.#hand++;
+      const guideId = this.#guide[slot];
+      if (guideId !== undefined && nowMs >= this.#times[slot * 2 + 1]! + this.#graceMs) {
+        this.#slotByGuide.delete(guideId);
+        this.#release(slot);
+      }
+    }
+  }
+
+  #sweepCounters(nowMs: number): void {
+    for (let n = 0; n < 2; n++) {
+      this.#counterSweep ??= this.#counters.entries();
+      const next = this.#counterSweep.next();
+      if (next.done) {
+        this.#counterSweep = undefined;
+        return;
+      }
+      const [key, state] = next.value;
+      if (nowMs >= state.resetAtMs) this.#counters.delete(key);
+    }
+  }
+
+  #sweepClaims(nowMs: number): void {
+    for (let n = 0; n < 2; n++) {
+      this.#claimSweep ??= this.#claims.entries();
+      const next = this.#claimSweep.next();
+      if (next.done) {
+        this.#claimSweep = undefined;
+        return;
+      }
+      const [key, until] = next.value;
+      if (nowMs >= until) this.#claims.delete(key);
+    }
+  }
+
+  #evAllocate(): number {
+    const reused = this.#evFree.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.#evHigh++;
+    if (slot >= this.#evCapacity) {
+      const capacity = Math.max(1024, this.#evCapacity * 2);
+      const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(
+        old: T,
+        make: (n: number) => T,
+        per = 1,
+      ): T => {
+        const next = make(capacity * per);
+        next.set(old as never);
+        return next;
+      };
+      this.#evAt = grow(this.#evAt, (n) => new Float64Array(n));
+      this.#evMeta = grow(this.#evMeta, (n) => new Uint32Array(n));
+      this.#evLeft = grow(this.#evLeft, (n) => new Uint16Array(n));
+      this.#evProv = grow(this.#evProv, (n) => new Uint32Array(n));
+      this.#evOlder = grow(this.#evOlder, (n) => new Int32Array(n));
+      this.#evNewer = grow(this.#evNewer, (n) => new Int32Array(n));
+      this.#evIdBytes = grow(this.#evIdBytes, (n) => new Uint8Array(n), ID_BYTES);
+      this.#evCapacity = capacity;
+    }
+    this.#evRefs.push(undefined, undefined, undefined, undefined);
+    return slot;
+  }
+
+  #evRelease(slot: number): void {
+    const r = slot * 4;
+    this.#evRefs[r] = undefined;
+    this.#evRefs[r + 1] = undefined;
+    this.#evRefs[r + 2] = undefined;
+    this.#evRefs[r + 3] = undefined;
+    this.#evMeta[slot] = 0;
+    this.#evProv[slot] = 0;
+    this.#evLeft[slot] = 0;
+    this.#evIdBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
+    this.#evExtra.delete(slot);
+    this.#evFree.push(slot);
+  }
+
+  #chAllocate(): number {
+    const reused = this.#chFree.pop();
+    const chain = reused ?? this.#chHigh++;
+    if (chain >= this.#chHead.length) {
+      const capacity = Math.max(1024, this.#chHead.length * 2);
+      const grow = (old: Int32Array) => {
+        const next = new Int32Array(capacity);
+        next.set(old);
+        return next;
+      };
+      this.#chHead = grow(this.#chHead);
+      this.#chTail = grow(this.#chTail);
+      this.#chCount = grow(this.#chCount);
+    }
+    this.#chHead[chain] = -1;
+    this.#chTail[chain] = -1;
+    this.#chCount[chain] = 0;
+    return chain;
+  }
+
+  /** Removes the oldest event of a chain (the chain itself stays, possibly empty). */
+  #dropOldest(chain: number): void {
+    const tail = this.#chTail[chain]!;
+    const newer = this.#evNewer[tail]!;
+    this.#chTail[chain] = newer;
+    if (newer >= 0) this.#evOlder[newer] = -1;
+    else this.#chHead[chain] = -1;
+    this.#chCount[chain] = this.#chCount[chain]! - 1;
+    this.#evRelease(tail);
+  }
+
+  #evId(slot: number): string {
+    if ((this.#evMeta[slot]! >>> 9) & 1) {
+      return base64urlEncode(this.#evIdBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+    }
+    return this.#evExtra.get(slot)?.id ?? "";
+  }
+
+  #evRead(slot: number): TokenEvent {
+    const meta = this.#evMeta[slot]!;
+    const r = slot * 4;
+    const extra = this.#evExtra.get(slot);
+    const event: {
+      -readonly [K in keyof TokenEvent]: TokenEvent[K];
+    } = {
+      id: this.#evId(slot),
+      type: EVENT_TYPES[meta & 15]!,
+      atMs: this.#evAt[slot]!,
+      beneficiaryId: this.#evRefs[r]!,
+    };
+    const guideId = this.#evRefs[r + 1];
+    if (guideId !== undefined) event.guideId = guideId;
+    const provider = this.#evProv[slot]!;
+    if (provider !== 0) event.providerId = this.#providers[provider - 1]!;
+    else if (extra?.providerId !== undefined) event.providerId = extra.providerId;
+    const tokenId = this.#evRefs[r + 2];
+    if (tokenId !== undefined) event.tokenId = tokenId;
+    const channel = (meta >>> 4) & 7;
+    if (channel !== 0) event.channel = CHANNEL_LIST[channel - 1]!;
+    const masked = this.#evRefs[r + 3];
+    if (masked !== undefined) event.maskedContact = masked;
+    const recipient = (meta >>> 7) & 3;
+    if (recipient !== 0) event.recipient = RECIPIENTS[recipient - 1]!;
+    const reason = (meta >>> 10) & 0xff;
+    if (reason !== 0) event.reason = this.#reasons[reason - 1]!;
+    else if (extra?.reason !== undefined) event.reason = extra.reason;
+    const left = this.#evLeft[slot]!;
+    if (left !== 0) event.attemptsLeft = left - 1;
+    return event;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The token service (re-exported by the root entry).
+ *
+ * @module
+ */
+
+export {
+  type MemoryStoreSnapshot,
+  MemoryTokenStore,
+  type MemoryTokenStoreOptions,
+} from "../adapters/memory.js";
+// The public contact helpers (phone E.164 normalization, e-mail validation, masks).
+export {
+  maskContact,
+  maskEmail,
+  maskPhone,
+  type NormalizedPhone,
+  normalizeContactAddress,
+  normalizeEmail,
+  normalizePhone,
+} from "../contacts.js";
+export {
+  DEFAULT_POLICY,
+  resolvePolicy,
+  type TokenPolicy,
+  type TokenPolicyInput,
+  tokenPolicySchema,
+} from "../policy/token-policy.js";
+export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
+export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
+export {
+  createTokenService,
+  type HistoryOptions,
+  type IssueInput,
+  type IssueResult,
+  type Pepper,
+  type RevokeInput,
+  type RevokeResult,
+  type TokenService,
+  type TokenServiceOptions,
+} from "./token-service.js";
+export type { RejectReason, VerifyInput, VerifyResult } from "./verification.js";

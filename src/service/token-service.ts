@@ -1,0 +1,498 @@
+/**
+ * The token service: issue a code for one guide, deliver it to the right person, verify it once, revoke it.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { CodeHasher, generateCode } from "../_internal/codes.js";
+import { RandomPool, randomId } from "../_internal/ids.js";
+import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
+import { assertNotLockedOut, takeSend } from "../policy/rate-limit.js";
+import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
+import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
+import type { TokenEvent } from "../ports/events.js";
+import type { Channel } from "../ports/notifier.js";
+import type { TokenStore } from "../ports/store.js";
+import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
+import {
+  type ContactChoice,
+  deliver,
+  eligibleTargets,
+  failureReason,
+  type NotifierOption,
+  type PersonInput,
+  planDelivery,
+} from "./delivery.js";
+import { type VerifyInput, type VerifyResult, verifyCode } from "./verification.js";
+
+/** A pepper: at least 32 bytes (a string counts its UTF-8 bytes). */
+export type Pepper = string | Uint8Array;
+
+/** Options of {@link createTokenService}. */
+export interface TokenServiceOptions {
+  /** Where tokens, counters and events live (`new MemoryTokenStore()` for one process). */
+  readonly store: TokenStore;
+  /** One notifier for every channel, or one per channel (`{ sms, email, whatsapp, app }`). */
+  readonly notifier: NotifierOption;
+  /**
+   * The secret key of the code hashes, at least 32 random bytes, kept outside the database. To rotate, pass
+   * `[newPepper, oldPepper]` for one TTL: new codes use the first, codes issued before still verify.
+   */
+  readonly pepper: Pepper | readonly Pepper[];
+  /** The clock (default: the system clock). */
+  readonly clock?: Clock;
+  /** The CSPRNG (default: `crypto.getRandomValues`). */
+  readonly random?: RandomSource;
+  /** The rules; every field optional, defaults from DESIGN.md §4. */
+  readonly policy?: TokenPolicyInput;
+  /**
+   * The AES-256-GCM key(s) for app-mode secrets: 32 bytes, or `{ id, key }`; a list for rotation (the first
+   * encrypts, every one decrypts records carrying its id). Required only for app mode.
+   */
+  readonly secretsKey?: SecretsKeyOption;
+  /**
+   * Called with every event after it was appended to the store. Errors it throws (or promises it rejects)
+   * are caught and ignored: an observer can never break an issue or a verification.
+   */
+  readonly onEvent?: (event: TokenEvent) => void | Promise<void>;
+}
+
+/** What {@link TokenService.issue} needs. */
+export interface IssueInput {
+  /** The guide the code confirms, and the only provider allowed to verify it. */
+  readonly guide: { readonly id: string; readonly providerId: string };
+  /** The beneficiary. */
+  readonly beneficiary: PersonInput;
+  /** A guardian (or the holder) to receive the code of a minor, or of a beneficiary without a contact. */
+  readonly guardian?: PersonInput;
+  /** The contact chosen by the attendant from {@link TokenService.listContacts}; tried first. */
+  readonly contactId?: string;
+  /** Only this channel. */
+  readonly channel?: Channel;
+}
+
+/** The result of {@link TokenService.issue}. It never holds the code. */
+export interface IssueResult {
+  /** The new token's id. */
+  readonly tokenId: string;
+  /** The guide. */
+  readonly guideId: string;
+  /** When the code expires (ms). */
+  readonly expiresAtMs: number;
+  /** The channel that delivered it. */
+  readonly channel: Channel;
+  /** Who received it. */
+  readonly recipient: "beneficiary" | "guardian";
+  /** The contact that received it. */
+  readonly contactId: string;
+  /** Its masked address. */
+  readonly deliveredTo: string;
+}
+
+/** What {@link TokenService.revoke} needs. */
+export interface RevokeInput {
+  /** The guide whose active token is revoked. */
+  readonly guideId: string;
+  /** Why (recorded in the event): such as `cancelled` or `wrong_guide`. */
+  readonly reason: string;
+}
+
+/** The result of {@link TokenService.revoke} and {@link TokenService.reportUnrequested}. */
+export interface RevokeResult {
+  /** Whether an active token was revoked. */
+  readonly revoked: boolean;
+  /** The revoked token's id. */
+  readonly tokenId?: string;
+}
+
+/** Paging of {@link TokenService.history}. */
+export interface HistoryOptions {
+  /** At most this many events (1–1000, default 50). */
+  readonly limit?: number;
+  /** Events older than this event id (the last id of the previous page). */
+  readonly before?: string;
+}
+
+/** The token service. */
+export interface TokenService {
+  /** The resolved policy. */
+  readonly policy: TokenPolicy;
+  /** The contacts the code may go to, masked, in preference order (for the attendant to choose from). */
+  listContacts(beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[];
+  /** Issues a code for a guide (superseding the previous one) and delivers it. The result holds no code. */
+  issue(input: IssueInput): Promise<IssueResult>;
+  /** Verifies a sent code. Never throws on a wrong or malformed code. */
+  verify(input: VerifyInput): Promise<VerifyResult>;
+  /** Revokes the active token of a guide. */
+  revoke(input: RevokeInput): Promise<RevokeResult>;
+  /** The beneficiary reports a code they did not ask for: the token is revoked and a fraud event recorded. */
+  reportUnrequested(input: {
+    readonly guideId: string;
+    readonly beneficiaryId: string;
+  }): Promise<RevokeResult>;
+  /** The beneficiary's events, newest first, with masked contacts. */
+  history(beneficiaryId: string, options?: HistoryOptions): Promise<TokenEvent[]>;
+  /** Enrolls the beneficiary's app (TOTP): the secret is returned once and stored only encrypted. */
+  enrollApp(beneficiary: Pick<PersonInput, "id">): Promise<AppEnrollment>;
+  /** Verifies a code generated by the beneficiary's app. Same result type and attempt rules as `verify`. */
+  verifyAppCode(input: VerifyAppCodeInput): Promise<VerifyResult>;
+}
+
+/** Internal state shared by the parts of the service. */
+export interface ServiceContext {
+  readonly store: TokenStore;
+  readonly policy: TokenPolicy;
+  readonly clock: Clock;
+  readonly pool: RandomPool;
+  /** The first hashes new codes; every one is accepted while rotating. */
+  readonly hashers: readonly CodeHasher[];
+  /** Appends an event (id and time added) and tells `onEvent`. */
+  emit(event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void>;
+}
+
+/** Runs a store operation; any failure becomes `StoreUnavailableError`. */
+export async function storeOp<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    // Errors of the library (rate limits, lockouts raised while talking to the store) pass through.
+    if (error instanceof HealthTokenError) throw error;
+    throw new StoreUnavailableError("the token store failed", { cause: error });
+  }
+}
+
+// ------------------------------------------------------------------ input schemas
+
+const idSchema = z.string().min(1).max(128);
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function isCalendarDate(text: string): boolean {
+  const y = Number(text.slice(0, 4));
+  const m = Number(text.slice(5, 7));
+  const d = Number(text.slice(8, 10));
+  if (m < 1 || m > 12 || d < 1 || d > MONTH_DAYS[m - 1]!) return false;
+  return !(m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0)));
+}
+const contactSchema = z.object({
+  id: z.string().min(1).max(64),
+  channel: z.enum(["app", "sms", "whatsapp", "email"]),
+  address: z.string().min(1).max(320),
+});
+/** The zod schema of a beneficiary or guardian. */
+export const personSchema = z.object({
+  id: idSchema,
+  birthDate: z
+    .string()
+    .regex(DATE, "expected YYYY-MM-DD")
+    .refine((t) => isCalendarDate(t) && t >= "1900-01-01", "not a valid date"),
+  contacts: z.array(contactSchema).max(20),
+});
+const issueSchema = z.object({
+  guide: z.object({ id: idSchema, providerId: idSchema }),
+  beneficiary: personSchema,
+  guardian: personSchema.optional(),
+  contactId: z.string().min(1).max(64).optional(),
+  channel: z.enum(["app", "sms", "whatsapp", "email"]).optional(),
+});
+const revokeSchema = z.object({ guideId: idSchema, reason: z.string().min(1).max(64) });
+const reportSchema = z.object({ guideId: idSchema, beneficiaryId: idSchema });
+const historySchema = z.object({
+  limit: z.int().min(1).max(1000).optional(),
+  before: z.string().min(1).max(128).optional(),
+});
+
+/** Parses with zod; a failure becomes `InvalidArgumentError` listing every field (never the values). */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string, prefix = ""): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidArgumentError(
+    `invalid ${what}`,
+    parsed.error.issues.map((issue) => ({
+      path: [prefix, ...issue.path.map(String)].filter((p) => p !== "").join("."),
+      message: issue.message,
+    })),
+  );
+}
+
+let cachedDay = Number.NaN;
+let cachedDate = "";
+/** The local date (YYYY-MM-DD) of a time, cached per day: this runs on every issue. */
+function localDate(nowMs: number, offsetMinutes: number): string {
+  const local = nowMs + offsetMinutes * 60_000;
+  const day = Math.floor(local / 86_400_000);
+  if (day !== cachedDay) {
+    cachedDate = new Date(local).toISOString().slice(0, 10);
+    cachedDay = day;
+  }
+  return cachedDate;
+}
+
+function assertNotFuture(person: PersonInput, path: string, nowMs: number, offsetMinutes: number): void {
+  const today = localDate(nowMs, offsetMinutes);
+  if (person.birthDate > today) {
+    throw new InvalidArgumentError("invalid birth date", [
+      { path: `${path}.birthDate`, message: "birth date is in the future" },
+    ]);
+  }
+}
+
+function toPepperBytes(pepper: Pepper, index: number): Uint8Array {
+  const bytes =
+    typeof pepper === "string"
+      ? new TextEncoder().encode(pepper)
+      : pepper instanceof Uint8Array
+        ? pepper
+        : undefined;
+  if (bytes === undefined) throw new ConfigError(`pepper ${index} must be a string or a Uint8Array`);
+  if (bytes.length < 32)
+    throw new ConfigError(`pepper ${index} must be at least 32 bytes (got ${bytes.length})`);
+  return bytes;
+}
+
+function assertStore(store: unknown): asserts store is TokenStore {
+  const methods = [
+    "save",
+    "attempt",
+    "revoke",
+    "get",
+    "increment",
+    "peek",
+    "claimOnce",
+    "appendEvent",
+    "listEvents",
+  ];
+  if (typeof store !== "object" || store === null) throw new ConfigError("store is required");
+  for (const m of methods) {
+    if (typeof (store as Record<string, unknown>)[m] !== "function") {
+      throw new ConfigError(`store is not a TokenStore (missing ${m})`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the service
+
+/**
+ * Creates the token service.
+ *
+ * @example
+ * ```ts
+ * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier, pepper: process.env.PEPPER! });
+ * const issued = await tokens.issue({ guide: { id: "G-1", providerId: "P-9" }, beneficiary });
+ * const result = await tokens.verify({ guideId: "G-1", providerId: "P-9", code: "123456" });
+ * if (result.ok) confirm(result.receipt);
+ * ```
+ */
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  if (typeof options !== "object" || options === null) throw new ConfigError("options are required");
+  assertStore(options.store);
+  const store = options.store;
+  const notifiers = options.notifier;
+  if (typeof notifiers !== "object" || notifiers === null) throw new ConfigError("notifier is required");
+  const peppers = Array.isArray(options.pepper)
+    ? (options.pepper as readonly Pepper[])
+    : [options.pepper as Pepper];
+  if (peppers.length === 0) throw new ConfigError("pepper is required");
+  const hashers = peppers.map((p, i) => new CodeHasher(toPepperBytes(p, i)));
+  const policy = resolvePolicy(options.policy);
+  const clock = options.clock ?? systemClock;
+  if (typeof clock.now !== "function") throw new ConfigError("clock must have now()");
+  const random = options.random ?? systemRandom;
+  if (typeof random !== "function") throw new ConfigError("random must be a function");
+  const pool = new RandomPool(random);
+  const onEvent = options.onEvent;
+
+  const emit = async (partial: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
+    const event: TokenEvent = { id: randomId(pool), atMs, ...partial };
+    await storeOp(() => store.appendEvent(event));
+    if (onEvent) {
+      try {
+        const pending = onEvent(event);
+        if (pending && typeof pending.then === "function") pending.then(undefined, () => {});
+      } catch {
+        // An observer never breaks the flow.
+      }
+    }
+  };
+  const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit };
+  const app = new AppMode(ctx, options.secretsKey);
+
+  const listContacts = (beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[] => {
+    const b = parseInput(personSchema, beneficiary, "beneficiary", "beneficiary");
+    const g = guardian === undefined ? undefined : parseInput(personSchema, guardian, "guardian", "guardian");
+    return eligibleTargets(policy, notifiers, b, g, clock.now()).map((t) => ({
+      id: t.contactId,
+      channel: t.channel,
+      masked: t.masked,
+      recipient: t.recipient,
+    }));
+  };
+
+  const issue = async (raw: IssueInput): Promise<IssueResult> => {
+    const input = parseInput(issueSchema, raw, "issue input");
+    const nowMs = clock.now();
+    assertNotFuture(input.beneficiary, "beneficiary", nowMs, policy.utcOffsetMinutes);
+    if (input.guardian) assertNotFuture(input.guardian, "guardian", nowMs, policy.utcOffsetMinutes);
+    const targets = planDelivery(policy, notifiers, input, nowMs);
+    const guideId = input.guide.id;
+    const providerId = input.guide.providerId;
+    const beneficiaryId = input.beneficiary.id;
+
+    await storeOp(() => assertNotLockedOut(store, policy, beneficiaryId, nowMs));
+    await storeOp(() => takeSend(store, policy, guideId, nowMs));
+
+    const code = generateCode(pool, policy.digits);
+    const tokenId = randomId(pool);
+    const expiresAtMs = nowMs + policy.ttlSeconds * 1000;
+    const first = targets[0]!;
+    const { superseded } = await storeOp(() =>
+      store.save({
+        tokenId,
+        guideId,
+        providerId,
+        beneficiaryId,
+        codeHash: hashers[0]!.hash(guideId, code),
+        issuedAtMs: nowMs,
+        expiresAtMs,
+        maxAttempts: policy.maxAttempts,
+        channel: first.channel,
+      }),
+    );
+    const base = { beneficiaryId, guideId, providerId } as const;
+    for (const old of superseded) {
+      await emit({ ...base, type: "token.revoked", tokenId: old, reason: "superseded" }, nowMs);
+    }
+    await emit({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
+
+    const ttlSeconds = policy.ttlSeconds;
+    let delivered: Awaited<ReturnType<typeof deliver>>;
+    try {
+      delivered = await deliver(
+        notifiers,
+        targets,
+        (target) => ({
+          code,
+          ttlSeconds,
+          expiresAtMs,
+          channel: target.channel,
+          to: target.address,
+          recipient: target.recipient,
+          beneficiaryId,
+          locale: policy.locale,
+          ...(policy.operatorName === undefined ? {} : { operatorName: policy.operatorName }),
+        }),
+        async (attempt) => {
+          const t = attempt.target;
+          await emit(
+            {
+              ...base,
+              type: attempt.ok ? "token.delivered" : "token.delivery_failed",
+              tokenId,
+              channel: t.channel,
+              maskedContact: t.masked,
+              recipient: t.recipient,
+              ...(attempt.ok ? {} : { reason: failureReason(attempt.error) }),
+            },
+            clock.now(),
+          );
+        },
+      );
+    } catch (error) {
+      if (error instanceof HealthTokenError && error.code === "DELIVERY_FAILED") {
+        // Nobody received it: no valid token may linger.
+        const at = clock.now();
+        const revoked = await storeOp(() => store.revoke(guideId, at));
+        if (revoked) await emit({ ...base, type: "token.revoked", tokenId, reason: "delivery_failed" }, at);
+      }
+      throw error;
+    }
+    return {
+      tokenId,
+      guideId,
+      expiresAtMs,
+      channel: delivered.channel,
+      recipient: delivered.recipient,
+      contactId: delivered.contactId,
+      deliveredTo: delivered.masked,
+    };
+  };
+
+  const revoke = async (raw: RevokeInput): Promise<RevokeResult> => {
+    const input = parseInput(revokeSchema, raw, "revoke input");
+    const nowMs = clock.now();
+    const token = await storeOp(() => store.revoke(input.guideId, nowMs));
+    if (!token) return { revoked: false };
+    await emit(
+      {
+        type: "token.revoked",
+        beneficiaryId: token.beneficiaryId,
+        guideId: token.guideId,
+        providerId: token.providerId,
+        tokenId: token.tokenId,
+        reason: input.reason,
+      },
+      nowMs,
+    );
+    return { revoked: true, tokenId: token.tokenId };
+  };
+
+  const reportUnrequested = async (raw: {
+    readonly guideId: string;
+    readonly beneficiaryId: string;
+  }): Promise<RevokeResult> => {
+    const input = parseInput(reportSchema, raw, "report input");
+    const nowMs = clock.now();
+    const latest = await storeOp(() => store.get(input.guideId));
+    let result: RevokeResult = { revoked: false };
+    if (latest && latest.beneficiaryId === input.beneficiaryId) {
+      const token = await storeOp(() => store.revoke(input.guideId, nowMs));
+      if (token) {
+        result = { revoked: true, tokenId: token.tokenId };
+        await emit(
+          {
+            type: "token.revoked",
+            beneficiaryId: token.beneficiaryId,
+            guideId: token.guideId,
+            providerId: token.providerId,
+            tokenId: token.tokenId,
+            reason: "reported_unrequested",
+          },
+          nowMs,
+        );
+      }
+    }
+    const owned = latest && latest.beneficiaryId === input.beneficiaryId;
+    await emit(
+      {
+        type: "token.reported_unrequested",
+        beneficiaryId: input.beneficiaryId,
+        guideId: input.guideId,
+        ...(owned ? { providerId: latest.providerId, tokenId: latest.tokenId } : {}),
+      },
+      nowMs,
+    );
+    return result;
+  };
+
+  const history = async (beneficiaryId: string, options: HistoryOptions = {}): Promise<TokenEvent[]> => {
+    const id = parseInput(idSchema, beneficiaryId, "beneficiary id", "beneficiaryId");
+    const paging = parseInput(historySchema, options, "history options", "options");
+    return storeOp(() =>
+      store.listEvents(id, {
+        limit: paging.limit ?? 50,
+        ...(paging.before === undefined ? {} : { before: paging.before }),
+      }),
+    );
+  };
+
+  return {
+    policy,
+    listContacts,
+    issue,
+    verify: (input) => verifyCode(ctx, input),
+    revoke,
+    reportUnrequested,
+    history,
+    enrollApp: (beneficiary) => app.enroll(beneficiary),
+    verifyAppCode: (input) => app.verify(input),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Verification of a sent code: one atomic attempt in the store, the beneficiary's failure counter, and the
+ * events. Never throws on a wrong or malformed code.
+ *
+ * @module
+ */
+import { normalizeCandidate } from "../_internal/codes.js";
+import { constantTimeEqualString } from "../_internal/constant-time.js";
+import { InvalidArgumentError } from "../errors.js";
+import { recordFailure } from "../policy/rate-limit.js";
+import type { VerificationReceipt } from "../ports/receipt.js";
+import type { AttemptResult } from "../ports/store.js";
+import { type ServiceContext, storeOp } from "./token-service.js";
+
+/** What `TokenService.verify` is asked to check. */
+export interface VerifyInput {
+  /** The guide the code should confirm. */
+  readonly guideId: string;
+  /** The provider presenting it (the attendant's). */
+  readonly providerId: string;
+  /** The code as typed (spaces are ignored). */
+  readonly code: string;
+}
+
+/** Why a verification failed. */
+export type RejectReason =
+  | "malformed"
+  | "not_found"
+  | "mismatch"
+  | "wrong_provider"
+  | "expired"
+  | "consumed"
+  | "revoked"
+  | "locked";
+
+/** The result of a verification: a receipt, or a reason (and the attempts left after a wrong code). */
+export type VerifyResult =
+  | { readonly ok: true; readonly receipt: VerificationReceipt }
+  | { readonly ok: false; readonly reason: RejectReason; readonly attemptsLeft?: number };
+
+const MAX_ID = 128;
+
+/** Checks the types of a verification input (misuse throws `InvalidArgumentError`; a bad code does not). */
+export function assertVerifyShape(input: unknown, fields: readonly string[]): void {
+  if (typeof input !== "object" || input === null) {
+    throw new InvalidArgumentError("verification input must be an object");
+  }
+  const record = input as Record<string, unknown>;
+  const issues: { path: string; message: string }[] = [];
+  for (const field of fields) {
+    const value = record[field];
+    if (typeof value !== "string") issues.push({ path: field, message: "expected a string" });
+    else if (field !== "code" && (value.length === 0 || value.length > MAX_ID)) {
+      issues.push({ path: field, message: `expected 1 to ${MAX_ID} characters` });
+    }
+  }
+  if (issues.length > 0) throw new InvalidArgumentError("invalid verification input", issues);
+}
+
+/** Verifies a sent code (see {@link VerifyResult}). */
+export async function verifyCode(ctx: ServiceContext, input: VerifyInput): Promise<VerifyResult> {
+  assertVerifyShape(input, ["guideId", "providerId", "code"]);
+  const { guideId, providerId } = input;
+  const code = normalizeCandidate(input.code, ctx.policy.digits);
+  if (code === undefined) return { ok: false, reason: "malformed" };
+  const nowMs = ctx.clock.now();
+  const { store, hashers } = ctx;
+
+  let candidateHash = hashers[0]!.hash(guideId, code);
+  if (hashers.length > 1) {
+    // Pepper rotation: hash with the pepper the stored token was made with (read only to pick the key; the
+    // attempt below still decides atomically).
+    const token = await storeOp(() => store.get(guideId));
+    if (token && !constantTimeEqualString(token.codeHash, candidateHash)) {
+      for (let i = 1; i < hashers.length; i++) {
+        const other = hashers[i]!.hash(guideId, code);
+        if (constantTimeEqualString(token.codeHash, other)) candidateHash = other;
+      }
+    }
+  }
+
+  const result: AttemptResult = await storeOp(() =>
+    store.attempt({ guideId, providerId, candidateHash, nowMs }),
+  );
+  if (result.outcome === "not_found") return { ok: false, reason: "not_found" };
+  const token = result.token;
+  const base = {
+    beneficiaryId: token.beneficiaryId,
+    guideId,
+    providerId,
+    tokenId: token.tokenId,
+    channel: token.channel,
+  } as const;
+
+  if (result.outcome === "ok") {
+    await ctx.emit({ ...base, type: "token.verified" }, nowMs);
+    return {
+      ok: true,
+      receipt: {
+        tokenId: token.tokenId,
+        guideId,
+        providerId: token.providerId,
+        beneficiaryId: token.beneficiaryId,
+        code,
+        verifiedAtMs: nowMs,
+        mode: "sent",
+      },
+    };
+  }
+  if (result.outcome === "mismatch" || result.outcome === "wrong_provider") {
+    await storeOp(() => recordFailure(store, ctx.policy, token.beneficiaryId, nowMs));
+    const attemptsLeft = result.attemptsLeft;
+    await ctx.emit({ ...base, type: "token.rejected", reason: result.outcome, attemptsLeft }, nowMs);
+    if (attemptsLeft === 0) await ctx.emit({ ...base, type: "token.locked", reason: result.outcome }, nowMs);
+    return { ok: false, reason: result.outcome, attemptsLeft };
+  }
+  await ctx.emit({ ...base, type: "token.rejected", reason: result.outcome }, nowMs);
+  return { ok: false, reason: result.outcome };
+}

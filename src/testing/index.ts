@@ -1,0 +1,30 @@
+/**
+ * health-token/testing: test doubles and conformance kits, for tests and demos only.
+ *
+ * - {@link FakeClock}: a clock that moves only when told to.
+ * - {@link OutboxNotifier}: a notifier that records messages (read the code with `lastCodeFor`) and can fail.
+ * - {@link seededRandom}: a deterministic, NOT secure, random source.
+ * - {@link MemoryTokenStore}: the in-memory store (also in the root entry).
+ *
+ * @example
+ * ```ts
+ * import { createTokenService } from "health-token";
+ * import { FakeClock, MemoryTokenStore, OutboxNotifier } from "health-token/testing";
+ *
+ * const clock = new FakeClock();
+ * const outbox = new OutboxNotifier();
+ * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: "x".repeat(32), clock });
+ * await tokens.issue({ guide: { id: "G-1", providerId: "P-1" }, beneficiary });
+ * const result = await tokens.verify({ guideId: "G-1", providerId: "P-1", code: outbox.lastCodeFor(beneficiary.id)! });
+ * ```
+ *
+ * @module
+ */
+export {
+  type MemoryStoreSnapshot,
+  MemoryTokenStore,
+  type MemoryTokenStoreOptions,
+} from "../adapters/memory.js";
+export { FakeClock, type OutboxFailure, OutboxNotifier, seededRandom } from "./fakes.js";
+export * from "./notifier-conformance.js";
+export * from "./store-conformance.js";

@@ -1,0 +1,721 @@
+/**
+ * The store conformance kit: one suite that checks every rule of the {@link TokenStore} contract against any
+ * store, with the test runner passed in (vitest, jest, node:test wrappers, or a hand-written runner).
+ *
+ * @module
+ */
+
+import type { TokenEvent } from "../ports/events.js";
+import type { AttemptResult, NewToken, StoredToken, TokenStore } from "../ports/store.js";
+
+/** The assertions the kit uses: a structural subset of vitest's and jest's `expect(actual)`. */
+export interface ConformanceAssertion {
+  /** `Object.is` equality. */
+  toBe(expected: unknown): void;
+  /** Deep equality of plain objects and arrays. */
+  toEqual(expected: unknown): void;
+  /** The value is `undefined`. */
+  toBeUndefined(): void;
+}
+
+/** The test runner handed to {@link runStoreConformance}: `describe`, `it` and `expect`, as vitest names them. */
+export interface ConformanceRunner {
+  /** Groups cases; called synchronously while the suite is declared. */
+  describe(name: string, body: () => void): void;
+  /** Declares one asynchronous case, with an optional timeout in ms. */
+  it(name: string, body: () => Promise<void>, timeoutMs?: number): void;
+  /** Starts an assertion. */
+  expect(actual: unknown): ConformanceAssertion;
+}
+
+/** What a store can do; the kit adapts the cases it runs. */
+export interface StoreCapabilities {
+  /**
+   * Whether separate instances created for the same namespace share their data (Redis, PostgreSQL: `true`,
+   * the default). When `false` (an in-process store), the concurrency cases use a single instance.
+   */
+  readonly sharedAcrossInstances?: boolean;
+  /**
+   * The event retention the store was created with (ms). When given, the kit checks that `purge` removes
+   * events older than it and keeps the others; when absent, only the token, counter and claim purge is checked.
+   */
+  readonly eventRetentionMs?: number;
+  /** Concurrent correct attempts in the single-use race (default 200). */
+  readonly concurrentAttempts?: number;
+  /** Instances spread over in the concurrency cases when data is shared (default 4, at least 4). */
+  readonly instances?: number;
+  /** Timeout of each concurrency case in ms (default 60,000). */
+  readonly concurrencyTimeoutMs?: number;
+}
+
+/** What {@link runStoreConformance} is given. */
+export interface StoreConformanceOptions {
+  /** The store's name, used as the title of the suite. */
+  readonly name: string;
+  /**
+   * Creates a store for a namespace. Each case gets a fresh namespace (letters, digits and `_`, starting with
+   * a letter, at most 40 characters: usable as a key prefix or a schema name); stores created for one namespace
+   * must see the same data, stores of different namespaces must not see each other's.
+   */
+  readonly createStore: (ctx: { readonly namespace: string }) => TokenStore | Promise<TokenStore>;
+  /** Called after each case with its namespace, to drop its data and close what `createStore` opened. */
+  readonly cleanup?: (ctx: { readonly namespace: string }) => void | Promise<void>;
+  /** What the store can do. */
+  readonly capabilities?: StoreCapabilities;
+  /** The test runner. */
+  readonly test: ConformanceRunner;
+}
+
+/** 2026-09-21T00:00:00Z: a fixed, realistic "now" for every case. */
+const T0 = 1_790_000_000_000;
+const MINUTE = 60_000;
+
+let runCounter = 0;
+
+function randomTag(): string {
+  const bytes = new Uint8Array(6);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => (b % 36).toString(36)).join("");
+}
+
+function token(overrides: Partial<NewToken> & { readonly tokenId: string }): NewToken {
+  return {
+    guideId: "guide-1",
+    providerId: "provider-1",
+    beneficiaryId: "beneficiary-1",
+    codeHash: `h1:${overrides.tokenId}`,
+    issuedAtMs: T0,
+    expiresAtMs: T0 + 30 * MINUTE,
+    maxAttempts: 5,
+    channel: "sms",
+    ...overrides,
+  };
+}
+
+function event(id: string, atMs: number, overrides: Partial<TokenEvent> = {}): TokenEvent {
+  return { id, type: "token.issued", atMs, beneficiaryId: "beneficiary-1", ...overrides };
+}
+
+/** Hostile identifiers: quotes, colons, braces, glob and SQL characters, unicode, 1 KB. */
+const HOSTILE_IDS: readonly string[] = [
+  "a:b",
+  "a",
+  ":b",
+  "{a}:b",
+  "}{",
+  "{",
+  "}",
+  "a}b{c",
+  "'; DROP TABLE tokens; --",
+  '"quoted" \\ back\\slash',
+  "*?[glob]",
+  "guia-ção-ü-日本-👩‍⚕️",
+  "line\nbreak\ttab",
+  "x".repeat(1024),
+  "é".repeat(1024),
+];
+
+/**
+ * Declares the conformance suite for a store: every rule of the {@link TokenStore} contract (save and
+ * supersede, each `attempt` outcome in order, the lock at the limit, expiry at exactly `expiresAtMs`, revoke,
+ * fixed-window counters, set-if-absent claims, app secrets, the event log's order and paging, purge, hostile
+ * identifiers), and two races: concurrent correct attempts (exactly one `ok`) and concurrent saves with
+ * attempts (never two active tokens for one guide).
+ *
+ * @example
+ * ```ts
+ * import { describe, it, expect } from "vitest";
+ * import { runStoreConformance } from "health-token/testing";
+ *
+ * runStoreConformance({
+ *   name: "MyStore",
+ *   createStore: ({ namespace }) => new MyStore({ prefix: namespace }),
+ *   cleanup: ({ namespace }) => dropEverything(namespace),
+ *   test: { describe, it, expect },
+ * });
+ * ```
+ */
+export function runStoreConformance(options: StoreConformanceOptions): void {
+  const { test, capabilities = {} } = options;
+  const { expect } = test;
+  const shared = capabilities.sharedAcrossInstances !== false;
+  const instances = Math.max(4, capabilities.instances ?? 4);
+  const concurrentAttempts = capabilities.concurrentAttempts ?? 200;
+  const concurrencyTimeoutMs = capabilities.concurrencyTimeoutMs ?? 60_000;
+  const run = `${randomTag()}${(runCounter++).toString(36)}`;
+  let caseCounter = 0;
+
+  interface Harness {
+    readonly store: TokenStore;
+    readonly namespace: string;
+    /** `count` stores sharing the namespace (the same instance when data is not shared across instances). */
+    readonly stores: (count: number) => Promise<TokenStore[]>;
+  }
+
+  const it = (title: string, body: (h: Harness) => Promise<void>, timeoutMs?: number): void => {
+    test.it(
+      title,
+      async () => {
+        const namespace = `htc_${run}_${(caseCounter++).toString(36)}`;
+        try {
+          const store = await options.createStore({ namespace });
+          const stores = async (count: number): Promise<TokenStore[]> => {
+            if (!shared) return Array.from({ length: count }, () => store);
+            const more = [store];
+            for (let i = 1; i < count; i++) more.push(await options.createStore({ namespace }));
+            return more;
+          };
+          await body({ store, namespace, stores });
+        } finally {
+          await options.cleanup?.({ namespace });
+        }
+      },
+      timeoutMs,
+    );
+  };
+
+  const expectToken = (actual: StoredToken | undefined, expected: NewToken, rest: Partial<StoredToken>) => {
+    expect(actual).toEqual({ ...expected, attempts: 0, status: "active", ...rest });
+  };
+
+  const outcomeOf = (r: AttemptResult) => r.outcome;
+  const leftOf = (r: AttemptResult) => ("attemptsLeft" in r ? r.attemptsLeft : undefined);
+  const tokenIdOf = (r: AttemptResult) => ("token" in r ? r.token.tokenId : undefined);
+
+  test.describe(`TokenStore conformance: ${options.name}`, () => {
+    test.describe("save, get and supersede", () => {
+      it("get returns undefined for a guide that never had a token", async ({ store }) => {
+        expect(await store.get("no-such-guide")).toBeUndefined();
+      });
+
+      it("save stores an active token with no attempts; get returns every field", async ({ store }) => {
+        const t = token({ tokenId: "tok-1", channel: "whatsapp", maxAttempts: 3 });
+        expect(await store.save(t)).toEqual({ superseded: [] });
+        expectToken(await store.get(t.guideId), t, {});
+      });
+
+      it("a second save supersedes the active token and returns its id", async ({ store }) => {
+        const first = token({ tokenId: "tok-1" });
+        const second = token({ tokenId: "tok-2", issuedAtMs: T0 + MINUTE, expiresAtMs: T0 + 31 * MINUTE });
+        await store.save(first);
+        expect(await store.save(second)).toEqual({ superseded: ["tok-1"] });
+        expectToken(await store.get(first.guideId), second, {});
+        const old = await store.attempt({
+          guideId: first.guideId,
+          providerId: first.providerId,
+          candidateHash: first.codeHash,
+          nowMs: T0 + 2 * MINUTE,
+        });
+        expect(outcomeOf(old)).toBe("mismatch");
+        expect(tokenIdOf(old)).toBe("tok-2");
+      });
+
+      it("save over a consumed, locked or revoked token supersedes nothing", async ({ store }) => {
+        const now = T0 + MINUTE;
+        await store.save(token({ tokenId: "c-1", guideId: "g-consumed" }));
+        await store.attempt({
+          guideId: "g-consumed",
+          providerId: "provider-1",
+          candidateHash: "h1:c-1",
+          nowMs: now,
+        });
+        await store.save(token({ tokenId: "l-1", guideId: "g-locked", maxAttempts: 1 }));
+        await store.attempt({
+          guideId: "g-locked",
+          providerId: "provider-1",
+          candidateHash: "h1:x",
+          nowMs: now,
+        });
+        await store.save(token({ tokenId: "r-1", guideId: "g-revoked" }));
+        await store.revoke("g-revoked", now);
+        for (const guideId of ["g-consumed", "g-locked", "g-revoked"]) {
+          expect(await store.save(token({ tokenId: `${guideId}-new`, guideId, issuedAtMs: now }))).toEqual({
+            superseded: [],
+          });
+          expect((await store.get(guideId))?.status).toBe("active");
+        }
+      });
+
+      it("tokens of different guides are independent", async ({ store }) => {
+        await store.save(token({ tokenId: "a-1", guideId: "guide-a" }));
+        expect(await store.save(token({ tokenId: "b-1", guideId: "guide-b" }))).toEqual({ superseded: [] });
+        expect((await store.get("guide-a"))?.status).toBe("active");
+        expect((await store.get("guide-b"))?.tokenId).toBe("b-1");
+      });
+    });
+
+    test.describe("attempt: outcomes in the contract's order", () => {
+      const input = (nowMs: number, over: { providerId?: string; candidateHash?: string } = {}) => ({
+        guideId: "guide-1",
+        providerId: over.providerId ?? "provider-1",
+        candidateHash: over.candidateHash ?? "h1:tok-1",
+        nowMs,
+      });
+
+      it("not_found for a guide with no token", async ({ store }) => {
+        expect(await store.attempt(input(T0))).toEqual({ outcome: "not_found" });
+      });
+
+      it("ok consumes the token exactly once; later attempts see consumed", async ({ store }) => {
+        const t = token({ tokenId: "tok-1" });
+        await store.save(t);
+        const ok = await store.attempt(input(T0 + MINUTE));
+        expect(ok).toEqual({ outcome: "ok", token: { ...t, attempts: 0, status: "consumed" } });
+        const again = await store.attempt(input(T0 + 2 * MINUTE));
+        expect(outcomeOf(again)).toBe("consumed");
+        expect((await store.get("guide-1"))?.status).toBe("consumed");
+        // consumed is checked before expiry
+        expect(outcomeOf(await store.attempt(input(t.expiresAtMs + 1)))).toBe("consumed");
+      });
+
+      it("mismatch counts, returns attemptsLeft and locks at the limit with attemptsLeft 0", async ({
+        store,
+      }) => {
+        const t = token({ tokenId: "tok-1", maxAttempts: 3 });
+        await store.save(t);
+        const wrong = input(T0 + MINUTE, { candidateHash: "h1:wrong" });
+        const r1 = await store.attempt(wrong);
+        expect(r1).toEqual({
+          outcome: "mismatch",
+          token: { ...t, attempts: 1, status: "active" },
+          attemptsLeft: 2,
+        });
+        expect(leftOf(await store.attempt(wrong))).toBe(1);
+        const last = await store.attempt(wrong);
+        expect(last).toEqual({
+          outcome: "mismatch",
+          token: { ...t, attempts: 3, status: "locked" },
+          attemptsLeft: 0,
+        });
+        expect(await store.get("guide-1")).toEqual({ ...t, attempts: 3, status: "locked" });
+        // the right code no longer works, and a locked token does not count further attempts
+        const locked = await store.attempt(input(T0 + 2 * MINUTE));
+        expect(locked).toEqual({ outcome: "locked", token: { ...t, attempts: 3, status: "locked" } });
+        expect(outcomeOf(await store.attempt(wrong))).toBe("locked");
+        expect((await store.get("guide-1"))?.attempts).toBe(3);
+      });
+
+      it("wrong_provider is checked before the hash, counts and locks like a mismatch", async ({ store }) => {
+        const t = token({ tokenId: "tok-1", maxAttempts: 2 });
+        await store.save(t);
+        const r1 = await store.attempt(input(T0 + MINUTE, { providerId: "provider-2" }));
+        expect(r1).toEqual({
+          outcome: "wrong_provider",
+          token: { ...t, attempts: 1, status: "active" },
+          attemptsLeft: 1,
+        });
+        const r2 = await store.attempt(
+          input(T0 + MINUTE, { providerId: "provider-2", candidateHash: "h1:x" }),
+        );
+        expect(outcomeOf(r2)).toBe("wrong_provider");
+        expect(leftOf(r2)).toBe(0);
+        expect((await store.get("guide-1"))?.status).toBe("locked");
+        expect(outcomeOf(await store.attempt(input(T0 + MINUTE)))).toBe("locked");
+      });
+
+      it("mismatches and wrong providers share one counter", async ({ store }) => {
+        await store.save(token({ tokenId: "tok-1", maxAttempts: 3 }));
+        await store.attempt(input(T0 + 1, { providerId: "provider-2" }));
+        expect(leftOf(await store.attempt(input(T0 + 2, { candidateHash: "h1:x" })))).toBe(1);
+        expect(outcomeOf(await store.attempt(input(T0 + 3)))).toBe("ok");
+      });
+
+      it("valid 1 ms before expiresAtMs, expired at exactly expiresAtMs", async ({ store }) => {
+        const a = token({ tokenId: "tok-a", guideId: "guide-a" });
+        const b = token({ tokenId: "tok-b", guideId: "guide-b" });
+        await store.save(a);
+        await store.save(b);
+        const before = await store.attempt({
+          guideId: "guide-a",
+          providerId: "provider-1",
+          candidateHash: "h1:tok-a",
+          nowMs: a.expiresAtMs - 1,
+        });
+        expect(outcomeOf(before)).toBe("ok");
+        const at = await store.attempt({
+          guideId: "guide-b",
+          providerId: "provider-1",
+          candidateHash: "h1:tok-b",
+          nowMs: b.expiresAtMs,
+        });
+        expect(at).toEqual({ outcome: "expired", token: { ...b, attempts: 0, status: "active" } });
+        expect(outcomeOf(await store.attempt({ ...input(b.expiresAtMs + 1), guideId: "guide-b" }))).toBe(
+          "expired",
+        );
+      });
+
+      it("expired is checked before locked, wrong provider and mismatch, and does not count", async ({
+        store,
+      }) => {
+        const t = token({ tokenId: "tok-1", maxAttempts: 1 });
+        await store.save(t);
+        const late = t.expiresAtMs;
+        expect(outcomeOf(await store.attempt(input(late, { providerId: "provider-2" })))).toBe("expired");
+        expect(outcomeOf(await store.attempt(input(late, { candidateHash: "h1:x" })))).toBe("expired");
+        expect((await store.get("guide-1"))?.attempts).toBe(0);
+        await store.attempt(input(late - 1, { candidateHash: "h1:x" }));
+        expect((await store.get("guide-1"))?.status).toBe("locked");
+        expect(outcomeOf(await store.attempt(input(late)))).toBe("expired");
+      });
+
+      it("revoked is checked before expiry", async ({ store }) => {
+        const t = token({ tokenId: "tok-1" });
+        await store.save(t);
+        await store.revoke("guide-1", T0 + MINUTE);
+        const r = await store.attempt(input(T0 + 2 * MINUTE));
+        expect(r).toEqual({ outcome: "revoked", token: { ...t, attempts: 0, status: "revoked" } });
+        expect(outcomeOf(await store.attempt(input(t.expiresAtMs + 1)))).toBe("revoked");
+      });
+
+      it("a superseded code is a mismatch against the new token, not a second valid code", async ({
+        store,
+      }) => {
+        await store.save(token({ tokenId: "tok-1" }));
+        await store.save(token({ tokenId: "tok-2" }));
+        const r = await store.attempt(input(T0 + MINUTE, { candidateHash: "h1:tok-1" }));
+        expect(outcomeOf(r)).toBe("mismatch");
+        expect(outcomeOf(await store.attempt(input(T0 + MINUTE, { candidateHash: "h1:tok-2" })))).toBe("ok");
+      });
+    });
+
+    test.describe("revoke", () => {
+      it("revokes the active token and returns it as it was", async ({ store }) => {
+        const t = token({ tokenId: "tok-1" });
+        await store.save(t);
+        await store.attempt({
+          guideId: "guide-1",
+          providerId: "provider-1",
+          candidateHash: "h1:x",
+          nowMs: T0,
+        });
+        const before = await store.revoke("guide-1", T0 + MINUTE);
+        expect(before).toEqual({ ...t, attempts: 1, status: "active" });
+        expect((await store.get("guide-1"))?.status).toBe("revoked");
+        expect(await store.revoke("guide-1", T0 + MINUTE)).toBeUndefined();
+      });
+
+      it("returns undefined for no token, a consumed, a locked or an expired token", async ({ store }) => {
+        expect(await store.revoke("nothing", T0)).toBeUndefined();
+        await store.save(token({ tokenId: "c", guideId: "g-c" }));
+        await store.attempt({ guideId: "g-c", providerId: "provider-1", candidateHash: "h1:c", nowMs: T0 });
+        expect(await store.revoke("g-c", T0)).toBeUndefined();
+        expect((await store.get("g-c"))?.status).toBe("consumed");
+        await store.save(token({ tokenId: "l", guideId: "g-l", maxAttempts: 1 }));
+        await store.attempt({ guideId: "g-l", providerId: "provider-1", candidateHash: "h1:x", nowMs: T0 });
+        expect(await store.revoke("g-l", T0)).toBeUndefined();
+        expect((await store.get("g-l"))?.status).toBe("locked");
+        const e = token({ tokenId: "e", guideId: "g-e" });
+        await store.save(e);
+        expect(await store.revoke("g-e", e.expiresAtMs)).toBeUndefined();
+        expect(await store.revoke("g-e", e.expiresAtMs - 1)).toEqual({ ...e, attempts: 0, status: "active" });
+      });
+    });
+
+    test.describe("fixed-window counters", () => {
+      it("the window starts at the first hit and a hit at resetAtMs starts a new one", async ({ store }) => {
+        const w = 10 * MINUTE;
+        expect(await store.peek("sends:guide-1", T0)).toEqual({ count: 0, resetAtMs: 0 });
+        expect(await store.increment("sends:guide-1", w, T0 + 5)).toEqual({
+          count: 1,
+          resetAtMs: T0 + 5 + w,
+        });
+        expect(await store.increment("sends:guide-1", w, T0 + MINUTE)).toEqual({
+          count: 2,
+          resetAtMs: T0 + 5 + w,
+        });
+        expect(await store.increment("sends:guide-1", w, T0 + 5 + w - 1)).toEqual({
+          count: 3,
+          resetAtMs: T0 + 5 + w,
+        });
+        expect(await store.peek("sends:guide-1", T0 + 5 + w - 1)).toEqual({
+          count: 3,
+          resetAtMs: T0 + 5 + w,
+        });
+        expect(await store.peek("sends:guide-1", T0 + 5 + w)).toEqual({ count: 0, resetAtMs: 0 });
+        expect(await store.increment("sends:guide-1", w, T0 + 5 + w)).toEqual({
+          count: 1,
+          resetAtMs: T0 + 5 + 2 * w,
+        });
+        expect(await store.peek("sends:guide-1", T0 + 5 + w)).toEqual({
+          count: 1,
+          resetAtMs: T0 + 5 + 2 * w,
+        });
+      });
+
+      it("keys are independent and peek changes nothing", async ({ store }) => {
+        await store.increment("k:a", MINUTE, T0);
+        await store.increment("k:a", MINUTE, T0);
+        await store.peek("k:b", T0);
+        expect(await store.increment("k:b", MINUTE, T0)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+        expect(await store.peek("k:a", T0)).toEqual({ count: 2, resetAtMs: T0 + MINUTE });
+        expect(await store.peek("k:a", T0)).toEqual({ count: 2, resetAtMs: T0 + MINUTE });
+      });
+
+      it("concurrent increments are all counted", async ({ stores }) => {
+        const all = await stores(instances);
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => all[i % all.length]!.increment("burst", MINUTE, T0)),
+        );
+        const counts = results.map((r) => r.count).sort((a, b) => a - b);
+        expect(counts).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        expect(results.every((r) => r.resetAtMs === T0 + MINUTE)).toBe(true);
+      });
+    });
+
+    test.describe("claimOnce (TOTP steps)", () => {
+      it("the first claim wins until expiresAtMs; at expiresAtMs the key can be claimed again", async ({
+        store,
+      }) => {
+        const exp = T0 + 90_000;
+        expect(await store.claimOnce("totp:b1:step-100", exp, T0)).toBe(true);
+        expect(await store.claimOnce("totp:b1:step-100", exp, T0 + 1)).toBe(false);
+        expect(await store.claimOnce("totp:b1:step-100", exp + 5, exp - 1)).toBe(false);
+        expect(await store.claimOnce("totp:b1:step-101", exp, T0)).toBe(true);
+        expect(await store.claimOnce("totp:b1:step-100", exp + 90_000, exp)).toBe(true);
+        expect(await store.claimOnce("totp:b1:step-100", exp + 90_000, exp + 1)).toBe(false);
+      });
+
+      it("of concurrent claims exactly one wins", async ({ stores }) => {
+        const all = await stores(instances);
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => all[i % all.length]!.claimOnce("race", T0 + MINUTE, T0)),
+        );
+        expect(results.filter((r) => r).length).toBe(1);
+      });
+    });
+
+    test.describe("app secrets", () => {
+      it("put, get, replace; unknown beneficiary is undefined", async ({ store }) => {
+        const rec = { beneficiaryId: "b-1", keyId: "k1", ciphertext: "bm9uY2UtY2lwaGVy", createdAtMs: T0 };
+        expect(await store.getAppSecret("b-1")).toBeUndefined();
+        await store.putAppSecret(rec);
+        expect(await store.getAppSecret("b-1")).toEqual(rec);
+        const rotated = { ...rec, keyId: "k2", ciphertext: "cm90YXRlZA", createdAtMs: T0 + 1 };
+        await store.putAppSecret(rotated);
+        expect(await store.getAppSecret("b-1")).toEqual(rotated);
+        expect(await store.getAppSecret("b-2")).toBeUndefined();
+      });
+    });
+
+    test.describe("event log", () => {
+      it("newest first, ties in reverse insertion order, per beneficiary; every field round-trips", async ({
+        store,
+      }) => {
+        const full: TokenEvent = {
+          id: "e-full",
+          type: "token.delivered",
+          atMs: T0 + 2,
+          beneficiaryId: "beneficiary-1",
+          guideId: "guide-1",
+          providerId: "provider-1",
+          tokenId: "tok-1",
+          channel: "whatsapp",
+          maskedContact: "(43) 9****-0001",
+          recipient: "guardian",
+          reason: "superseded",
+          attemptsLeft: 4,
+        };
+        await store.appendEvent(event("e-1", T0));
+        await store.appendEvent(event("e-3", T0 + 5));
+        await store.appendEvent(full);
+        await store.appendEvent(event("e-2a", T0 + 3));
+        await store.appendEvent(event("e-2b", T0 + 3));
+        await store.appendEvent(event("other", T0 + 9, { beneficiaryId: "beneficiary-2" }));
+        const list = await store.listEvents("beneficiary-1", { limit: 100 });
+        expect(list.map((e) => e.id)).toEqual(["e-3", "e-2b", "e-2a", "e-full", "e-1"]);
+        expect(list[3]).toEqual(full);
+        expect(list[0]).toEqual(event("e-3", T0 + 5));
+        expect((await store.listEvents("beneficiary-2", { limit: 10 })).map((e) => e.id)).toEqual(["other"]);
+        expect(await store.listEvents("nobody", { limit: 10 })).toEqual([]);
+      });
+
+      it("pages with limit and a before cursor, without gaps or repeats", async ({ store }) => {
+        for (let i = 0; i < 7; i++) await store.appendEvent(event(`e-${i}`, T0 + Math.floor(i / 2)));
+        const seen: string[] = [];
+        let before: string | undefined;
+        for (let page = 0; page < 5; page++) {
+          const got = await store.listEvents(
+            "beneficiary-1",
+            before === undefined ? { limit: 3 } : { limit: 3, before },
+          );
+          seen.push(...got.map((e) => e.id));
+          if (got.length < 3) break;
+          before = got[got.length - 1]!.id;
+        }
+        expect(seen).toEqual(["e-6", "e-5", "e-4", "e-3", "e-2", "e-1", "e-0"]);
+        expect((await store.listEvents("beneficiary-1", { limit: 1, before: "e-0" })).length).toBe(0);
+        expect(
+          (await store.listEvents("beneficiary-1", { limit: 2, before: "e-4" })).map((e) => e.id),
+        ).toEqual(["e-3", "e-2"]);
+      });
+    });
+
+    test.describe("purge", () => {
+      it("removes tokens expired at nowMs (any status) and keeps the others", async ({ store }) => {
+        await store.save(token({ tokenId: "a", guideId: "g-a", expiresAtMs: T0 + MINUTE }));
+        await store.save(token({ tokenId: "b", guideId: "g-b", expiresAtMs: T0 + MINUTE }));
+        await store.attempt({ guideId: "g-b", providerId: "provider-1", candidateHash: "h1:b", nowMs: T0 });
+        await store.save(token({ tokenId: "c", guideId: "g-c", expiresAtMs: T0 + MINUTE + 1 }));
+        const result = await store.purge(T0 + MINUTE);
+        expect(result.tokens).toBe(2);
+        expect(await store.get("g-a")).toBeUndefined();
+        expect(await store.get("g-b")).toBeUndefined();
+        expect(
+          await store.attempt({ guideId: "g-a", providerId: "provider-1", candidateHash: "h1:a", nowMs: T0 }),
+        ).toEqual({ outcome: "not_found" });
+        expect((await store.get("g-c"))?.tokenId).toBe("c");
+        expect((await store.purge(T0 + MINUTE)).tokens).toBe(0);
+      });
+
+      it("removes counters and claims past their window", async ({ store }) => {
+        await store.increment("ctr", MINUTE, T0);
+        await store.claimOnce("claim", T0 + MINUTE, T0);
+        await store.increment("ctr-live", 2 * MINUTE, T0);
+        await store.purge(T0 + MINUTE);
+        expect(await store.peek("ctr", T0 + MINUTE)).toEqual({ count: 0, resetAtMs: 0 });
+        expect(await store.increment("ctr", MINUTE, T0 + MINUTE)).toEqual({
+          count: 1,
+          resetAtMs: T0 + 2 * MINUTE,
+        });
+        expect(await store.claimOnce("claim", T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
+        expect(await store.peek("ctr-live", T0 + MINUTE)).toEqual({ count: 1, resetAtMs: T0 + 2 * MINUTE });
+      });
+
+      const retention = capabilities.eventRetentionMs;
+      if (retention !== undefined) {
+        it("removes events older than the retention and keeps the rest", async ({ store }) => {
+          const now = T0 + retention + 10 * MINUTE;
+          await store.appendEvent(event("old-1", T0));
+          await store.appendEvent(event("old-2", now - retention - 1, { beneficiaryId: "beneficiary-2" }));
+          await store.appendEvent(event("edge", now - retention));
+          const result = await store.purge(now);
+          expect(result.events).toBe(2);
+          await store.appendEvent(event("new", now));
+          expect((await store.listEvents("beneficiary-1", { limit: 10 })).map((e) => e.id)).toEqual([
+            "new",
+            "edge",
+          ]);
+          expect(await store.listEvents("beneficiary-2", { limit: 10 })).toEqual([]);
+        });
+      }
+    });
+
+    test.describe("hostile identifiers", () => {
+      it("quotes, colons, braces, unicode and 1 KB ids neither break nor collide", async ({ store }) => {
+        for (const [i, id] of HOSTILE_IDS.entries()) {
+          await store.save(
+            token({
+              tokenId: `t${i}-${id}`,
+              guideId: id,
+              providerId: id,
+              beneficiaryId: id,
+              codeHash: `h1:${i}`,
+            }),
+          );
+          await store.increment(id, MINUTE, T0);
+          await store.appendEvent(event(`ev-${i}`, T0 + i, { beneficiaryId: id, guideId: id }));
+          expect(await store.claimOnce(id, T0 + MINUTE, T0)).toBe(true);
+        }
+        for (const [i, id] of HOSTILE_IDS.entries()) {
+          expect((await store.get(id))?.tokenId).toBe(`t${i}-${id}`);
+          expect(await store.peek(id, T0)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+          expect((await store.listEvents(id, { limit: 5 })).map((e) => e.id)).toEqual([`ev-${i}`]);
+          expect(await store.claimOnce(id, T0 + MINUTE, T0)).toBe(false);
+          const r = await store.attempt({ guideId: id, providerId: id, candidateHash: `h1:${i}`, nowMs: T0 });
+          expect(outcomeOf(r)).toBe("ok");
+        }
+        expect(await store.get("a:b:")).toBeUndefined();
+        expect(await store.get("{a}")).toBeUndefined();
+      });
+    });
+
+    test.describe("concurrency", () => {
+      it(
+        `${concurrentAttempts} concurrent correct attempts over ${shared ? instances : 1} instance(s): exactly one ok`,
+        async ({ stores }) => {
+          const all = await stores(instances);
+          const t = token({ tokenId: "race-1", maxAttempts: 5 });
+          await all[0]!.save(t);
+          const results = await Promise.all(
+            Array.from({ length: concurrentAttempts }, (_, i) =>
+              all[i % all.length]!.attempt({
+                guideId: t.guideId,
+                providerId: t.providerId,
+                candidateHash: t.codeHash,
+                nowMs: T0 + MINUTE,
+              }),
+            ),
+          );
+          const outcomes = results.map(outcomeOf);
+          expect(outcomes.filter((o) => o === "ok").length).toBe(1);
+          expect(outcomes.filter((o) => o === "consumed").length).toBe(concurrentAttempts - 1);
+          expect((await all[all.length - 1]!.get(t.guideId))?.status).toBe("consumed");
+        },
+        concurrencyTimeoutMs,
+      );
+
+      it(
+        "concurrent wrong attempts lock the token at exactly maxAttempts",
+        async ({ stores }) => {
+          const all = await stores(instances);
+          const t = token({ tokenId: "race-2", maxAttempts: 5 });
+          await all[0]!.save(t);
+          const results = await Promise.all(
+            Array.from({ length: 40 }, (_, i) =>
+              all[i % all.length]!.attempt({
+                guideId: t.guideId,
+                providerId: t.providerId,
+                candidateHash: "h1:wrong",
+                nowMs: T0 + MINUTE,
+              }),
+            ),
+          );
+          const mismatches = results.filter((r) => r.outcome === "mismatch");
+          expect(mismatches.length).toBe(5);
+          expect(mismatches.map(leftOf).sort()).toEqual([0, 1, 2, 3, 4]);
+          expect(results.filter((r) => r.outcome === "locked").length).toBe(35);
+          expect(await all[1]!.get(t.guideId)).toEqual({ ...t, attempts: 5, status: "locked" });
+        },
+        concurrencyTimeoutMs,
+      );
+
+      it(
+        "concurrent saves and attempts never leave two active tokens for a guide",
+        async ({ stores }) => {
+          const all = await stores(instances);
+          const saves = 24;
+          const ids = Array.from({ length: saves }, (_, i) => `gen-${i}`);
+          const superseded: string[] = [];
+          const oks: string[] = [];
+          await Promise.all(
+            ids.flatMap((id, i) => {
+              const s = all[i % all.length]!;
+              const a = all[(i + 1) % all.length]!;
+              const t = token({ tokenId: id, guideId: "shared-guide", maxAttempts: 1000 });
+              return [
+                s.save(t).then((r) => void superseded.push(...r.superseded)),
+                a
+                  .attempt({
+                    guideId: t.guideId,
+                    providerId: t.providerId,
+                    candidateHash: t.codeHash,
+                    nowMs: T0,
+                  })
+                  .then((r) => {
+                    if (r.outcome === "ok") oks.push(r.token.tokenId);
+                  }),
+              ];
+            }),
+          );
+          const final = await all[0]!.get("shared-guide");
+          const finalActive = final?.status === "active" ? [final.tokenId] : [];
+          // every token ends up exactly once as: superseded, consumed by an ok, or the final active token
+          const fates = [...superseded, ...oks, ...finalActive].sort();
+          expect(fates).toEqual([...ids].sort());
+          expect(new Set(fates).size).toBe(saves);
+        },
+        concurrencyTimeoutMs,
+      );
+    });
+  });
+}

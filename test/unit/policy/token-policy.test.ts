@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { MemoryTokenStore } from "../../../src/adapters/memory.js";
+import { ConfigError, RateLimitedError } from "../../../src/errors.js";
+import { rateLimitKeys, secondsUntil, takeSend } from "../../../src/policy/rate-limit.js";
+import { DEFAULT_POLICY, resolvePolicy } from "../../../src/policy/token-policy.js";
+
+describe("token policy", () => {
+  it("has every default of DESIGN.md §4", () => {
+    expect(DEFAULT_POLICY).toEqual({
+      digits: 6,
+      ttlSeconds: 1800,
+      maxAttempts: 5,
+      resendCooldownSeconds: 60,
+      maxSendsPerGuide: 5,
+      sendWindowSeconds: 1800,
+      maxFailuresPerBeneficiary: 10,
+      failureWindowSeconds: 86_400,
+      adultAgeYears: 18,
+      utcOffsetMinutes: -180,
+      channelOrder: ["app", "sms", "whatsapp", "email"],
+      fallback: true,
+      locale: "pt-BR",
+      app: { stepSeconds: 30, windowSteps: 1, digits: 6, issuer: "health-token" },
+    });
+  });
+
+  it("merges a partial policy (10-minute TTL, as NIST recommends)", () => {
+    const policy = resolvePolicy({ ttlSeconds: 600, app: { windowSteps: 0 } });
+    expect(policy.ttlSeconds).toBe(600);
+    expect(policy.app).toEqual({ ...DEFAULT_POLICY.app, windowSteps: 0 });
+    expect(policy.maxAttempts).toBe(5);
+  });
+
+  it("refuses bad values and unknown keys with ConfigError naming the field", () => {
+    const cases: [unknown, string][] = [
+      [{ digits: 3 }, "digits"],
+      [{ digits: 11 }, "digits"],
+      [{ ttlSeconds: 1.5 }, "ttlSeconds"],
+      [{ maxAttempts: 0 }, "maxAttempts"],
+      [{ channelOrder: [] }, "channelOrder"],
+      [{ channelOrder: ["sms", "sms"] }, "channelOrder"],
+      [{ channelOrder: ["fax"] }, "channelOrder"],
+      [{ ttlSecs: 600 }, "policy"],
+      [{ app: { stepSeconds: 5 } }, "app.stepSeconds"],
+    ];
+    for (const [input, field] of cases) {
+      let error: unknown;
+      try {
+        resolvePolicy(input as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(input)).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain(field);
+    }
+  });
+});
+
+describe("rate limits", () => {
+  it("secondsUntil rounds up and is at least 1", () => {
+    expect(secondsUntil(1000, 999)).toBe(1);
+    expect(secondsUntil(1000, 1000)).toBe(1);
+    expect(secondsUntil(61_000, 0)).toBe(61);
+    expect(secondsUntil(60_001, 0)).toBe(61);
+  });
+
+  it("of 20 concurrent sends for one guide exactly one passes; a refused send consumes nothing", async () => {
+    const store = new MemoryTokenStore();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => takeSend(store, DEFAULT_POLICY, "g", 0)),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === "rejected") expect(r.reason).toBeInstanceOf(RateLimitedError);
+    }
+    expect((await store.peek(rateLimitKeys.sends("g"), 0)).count).toBe(1);
+    await expect(takeSend(store, DEFAULT_POLICY, "g", 59_999)).rejects.toMatchObject({ limit: "cooldown" });
+    await expect(takeSend(store, DEFAULT_POLICY, "g", 60_000)).resolves.toBeUndefined();
+  });
+});
