@@ -1,0 +1,367 @@
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import fc from "fast-check";
+import Redis from "ioredis";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisTokenStore } from "../../src/adapters/redis.js";
+import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
+import type { NewToken } from "../../src/ports/store.js";
+import { runStoreConformance } from "../../src/testing/store-conformance.js";
+import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
+
+const probe = await probeRedis();
+const RETENTION_MS = 7 * 86_400_000;
+const T0 = 1_790_000_000_000;
+
+type Send = (args: string[]) => Promise<unknown>;
+
+async function deleteByPrefix(send: Send, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = (await send(["SCAN", cursor, "MATCH", `${prefix}:*`, "COUNT", "1000"])) as [
+      string,
+      string[],
+    ];
+    cursor = next;
+    if (keys.length > 0) await send(["DEL", ...keys]);
+  } while (cursor !== "0");
+}
+
+function token(over: Partial<NewToken> & { tokenId: string }): NewToken {
+  return {
+    guideId: "guide-1",
+    providerId: "provider-1",
+    beneficiaryId: "beneficiary-1",
+    codeHash: `h1:${over.tokenId}`,
+    issuedAtMs: T0,
+    expiresAtMs: T0 + 30 * 60_000,
+    maxAttempts: 5,
+    channel: "sms",
+    ...over,
+  };
+}
+
+describeWithService(probe, "RedisTokenStore", () => {
+  describe("with ioredis", () => {
+    const clients = Array.from(
+      { length: 4 },
+      () => new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: 1 }),
+    );
+    let next = 0;
+    beforeAll(async () => {
+      await Promise.all(clients.map((c) => c.connect()));
+    });
+    afterAll(() => {
+      for (const c of clients) c.disconnect();
+    });
+    runStoreConformance({
+      name: "RedisTokenStore (ioredis)",
+      createStore: ({ namespace }) =>
+        new RedisTokenStore({
+          client: clients[next++ % clients.length]!,
+          prefix: namespace,
+          eventRetentionMs: RETENTION_MS,
+        }),
+      cleanup: ({ namespace }) => deleteByPrefix((a) => clients[0]!.call(a[0]!, ...a.slice(1)), namespace),
+      capabilities: { eventRetentionMs: RETENTION_MS },
+      test: { describe, it, expect },
+    });
+  });
+
+  describe("with node-redis", () => {
+    const clients = Array.from({ length: 4 }, () => createClient({ url: REDIS_URL }));
+    let next = 0;
+    beforeAll(async () => {
+      await Promise.all(clients.map((c) => c.connect()));
+    });
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => c.quit()));
+    });
+    runStoreConformance({
+      name: "RedisTokenStore (node-redis)",
+      createStore: ({ namespace }) =>
+        new RedisTokenStore({
+          client: clients[next++ % clients.length]!,
+          prefix: namespace,
+          eventRetentionMs: RETENTION_MS,
+        }),
+      cleanup: ({ namespace }) => deleteByPrefix((a) => clients[0]!.sendCommand(a), namespace),
+      capabilities: { eventRetentionMs: RETENTION_MS },
+      test: { describe, it, expect },
+    });
+  });
+
+  describe("Redis specifics", () => {
+    const raw = new Redis(REDIS_URL, { lazyConnect: true });
+    const send: Send = (a) => raw.call(a[0]!, ...a.slice(1));
+    const prefix = uniqueName("redis");
+    let calls: string[][] = [];
+    const counting = {
+      call: (cmd: string, ...args: string[]) => {
+        calls.push([cmd, ...args]);
+        return raw.call(cmd, ...args);
+      },
+    };
+    const store = new RedisTokenStore({
+      client: counting,
+      prefix,
+      maxEventsPerBeneficiary: 3,
+      eventRetentionMs: RETENTION_MS,
+    });
+
+    beforeAll(async () => {
+      await raw.connect();
+    });
+    afterAll(async () => {
+      await deleteByPrefix(send, prefix);
+      raw.disconnect();
+    });
+
+    async function allKeys(): Promise<string[]> {
+      const out: string[] = [];
+      let cursor = "0";
+      do {
+        const [c, keys] = (await send(["SCAN", cursor, "MATCH", `${prefix}:*`, "COUNT", "1000"])) as [
+          string,
+          string[],
+        ];
+        cursor = c;
+        out.push(...keys);
+      } while (cursor !== "0");
+      return out;
+    }
+
+    it("rejects a bad client or prefix with ConfigError", () => {
+      expect(() => new RedisTokenStore({ client: {} as never })).toThrow(ConfigError);
+      for (const bad of ["", "a{b", "a}b", "a*", "a b", "x".repeat(129)]) {
+        expect(() => new RedisTokenStore({ client: counting, prefix: bad })).toThrow(ConfigError);
+      }
+    });
+
+    it("every operation is one round trip once the scripts are cached", async () => {
+      const t = token({ tokenId: "rt-1", guideId: "rt-guide" });
+      await store.save(t); // may load the script (NOSCRIPT -> EVAL) on a fresh server
+      await store.attempt({
+        guideId: "rt-guide",
+        providerId: "provider-1",
+        candidateHash: "h1:x",
+        nowMs: T0,
+      });
+      const ops: [string, () => Promise<unknown>][] = [
+        ["save", () => store.save(token({ tokenId: "rt-2", guideId: "rt-guide" }))],
+        [
+          "attempt",
+          () =>
+            store.attempt({
+              guideId: "rt-guide",
+              providerId: "provider-1",
+              candidateHash: "h1:x",
+              nowMs: T0,
+            }),
+        ],
+        ["revoke", () => store.revoke("rt-guide", T0)],
+        ["get", () => store.get("rt-guide")],
+        ["increment", () => store.increment("rt-c", 1000, T0)],
+        ["peek", () => store.peek("rt-c", T0)],
+        ["claimOnce", () => store.claimOnce("rt-o", T0 + 1000, T0)],
+        [
+          "putAppSecret",
+          () => store.putAppSecret({ beneficiaryId: "b", keyId: "k", ciphertext: "c", createdAtMs: T0 }),
+        ],
+        ["getAppSecret", () => store.getAppSecret("b")],
+        [
+          "appendEvent",
+          () => store.appendEvent({ id: "e1", type: "token.issued", atMs: T0, beneficiaryId: "b" }),
+        ],
+        ["listEvents", () => store.listEvents("b", { limit: 10 })],
+      ];
+      for (const [, op] of ops) await op(); // warm every script
+      for (const [name, op] of ops) {
+        calls = [];
+        await op();
+        expect({ name, roundTrips: calls.length }).toEqual({ name, roundTrips: 1 });
+      }
+    });
+
+    it("falls back to EVAL after SCRIPT FLUSH (NOSCRIPT) and keeps working", async () => {
+      await store.save(token({ tokenId: "ns-1", guideId: "ns-guide" }));
+      await send(["SCRIPT", "FLUSH"]);
+      calls = [];
+      const r = await store.attempt({
+        guideId: "ns-guide",
+        providerId: "provider-1",
+        candidateHash: "h1:ns-1",
+        nowMs: T0,
+      });
+      expect(r.outcome).toBe("ok");
+      expect(calls.map((c) => c[0])).toEqual(["EVALSHA", "EVAL"]);
+      calls = [];
+      await store.attempt({
+        guideId: "ns-guide",
+        providerId: "provider-1",
+        candidateHash: "h1:ns-1",
+        nowMs: T0,
+      });
+      expect(calls.map((c) => c[0])).toEqual(["EVALSHA"]);
+    });
+
+    it("keys of one guide or beneficiary share one hash tag, whatever the id holds", async () => {
+      const id = "{evil}:\"'ção}{";
+      await store.save(token({ tokenId: "ht-1", guideId: id, beneficiaryId: id }));
+      await store.appendEvent({ id: "e", type: "token.issued", atMs: T0, beneficiaryId: id });
+      const encoded = `_${Buffer.from(id).toString("base64url")}`;
+      const keys = (await allKeys()).filter((k) => k.includes(encoded));
+      expect(keys.length).toBe(3);
+      const tag = (k: string) => {
+        const open = k.indexOf("{");
+        return k.slice(open + 1, k.indexOf("}", open + 1));
+      };
+      const ev = keys.filter((k) => k.includes(":ez:") || k.includes(":eh:"));
+      expect(ev.length).toBe(2);
+      expect(tag(ev[0]!)).toBe(tag(ev[1]!));
+      for (const k of keys) {
+        expect(tag(k)).toBe(encoded);
+        expect(k.startsWith(`${prefix}:`)).toBe(true);
+        expect(k.indexOf("{")).toBe(k.lastIndexOf("{"));
+      }
+    });
+
+    it("TTLs follow the token's lifetime, the counter's window and the claim's expiry", async () => {
+      await store.save(
+        token({ tokenId: "ttl-1", guideId: "ttl-guide", issuedAtMs: T0, expiresAtMs: T0 + 600_000 }),
+      );
+      await store.increment("ttl-c", 90_000, T0);
+      await store.claimOnce("ttl-o", T0 + 30_000, T0);
+      const keys = await allKeys();
+      const pttl = async (kind: string, part: string) => {
+        const k = keys.find((x) => x.includes(`:${kind}:`) && x.includes(part));
+        return Number(await send(["PTTL", k!]));
+      };
+      const b64 = (s: string) => `{=${s}}`;
+      const tokenTtl = await pttl("t", b64("ttl-guide"));
+      expect(tokenTtl).toBeGreaterThan(600_000 + 86_400_000 - 5_000);
+      expect(tokenTtl).toBeLessThanOrEqual(600_000 + 86_400_000);
+      const ctr = await pttl("c", b64("ttl-c"));
+      expect(ctr).toBeGreaterThan(85_000);
+      expect(ctr).toBeLessThanOrEqual(90_000);
+      const claim = await pttl("o", b64("ttl-o"));
+      expect(claim).toBeGreaterThan(25_000);
+      expect(claim).toBeLessThanOrEqual(30_000);
+    });
+
+    it("the event log is bounded by count and by retention, and its keys expire", async () => {
+      for (let i = 0; i < 5; i++)
+        await store.appendEvent({ id: `cap-${i}`, type: "token.issued", atMs: T0 + i, beneficiaryId: "cap" });
+      expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual([
+        "cap-4",
+        "cap-3",
+        "cap-2",
+      ]);
+      // a paging cursor at a trimmed event gives an empty page, never older data
+      expect(await store.listEvents("cap", { limit: 10, before: "cap-0" })).toEqual([]);
+      await store.appendEvent({
+        id: "late",
+        type: "token.issued",
+        atMs: T0 + RETENTION_MS + 3,
+        beneficiaryId: "cap",
+      });
+      expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual([
+        "late",
+        "cap-4",
+        "cap-3",
+      ]);
+      await store.appendEvent({
+        id: "later",
+        type: "token.issued",
+        atMs: T0 + RETENTION_MS + 10,
+        beneficiaryId: "cap",
+      });
+      expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual(["later", "late"]);
+      const hashKey = (await allKeys()).find((k) => k.endsWith(":eh:{=cap}"));
+      expect(hashKey).toBeDefined();
+      // no orphaned entries left in the hash: seq + 2 events × 3 fields
+      expect(Number(await send(["HLEN", hashKey!]))).toBe(1 + 2 * 3);
+      expect(Number(await send(["PTTL", hashKey!]))).toBeGreaterThan(RETENTION_MS - 5_000);
+    });
+
+    it("no plaintext code or clear contact anywhere in Redis after a save and its events", async () => {
+      const code = "482915";
+      const pepper = utf8ToBytes("test-pepper-0123456789abcdef0123456789");
+      const contact = "+5543999990001";
+      const codeHash = `h1:${bytesToHex(hmac(sha256, pepper, utf8ToBytes(`scan-guide\u0000${code}`)))}`;
+      expect(codeHash.includes(code)).toBe(false); // precondition: the hash does not spell the code by chance
+      await store.save(
+        token({ tokenId: "scan-tok", guideId: "scan-guide", beneficiaryId: "scan-b", codeHash }),
+      );
+      await store.appendEvent({
+        id: "scan-e",
+        type: "token.delivered",
+        atMs: T0,
+        beneficiaryId: "scan-b",
+        guideId: "scan-guide",
+        channel: "sms",
+        maskedContact: "(43) 9****-0001",
+      });
+      await store.attempt({
+        guideId: "scan-guide",
+        providerId: "provider-1",
+        candidateHash: codeHash,
+        nowMs: T0,
+      });
+      const dump: string[] = [];
+      for (const key of await allKeys()) {
+        dump.push(key);
+        const type = String(await send(["TYPE", key]));
+        if (type === "hash") dump.push(...((await send(["HGETALL", key])) as string[]));
+        else if (type === "zset")
+          dump.push(...((await send(["ZRANGE", key, "0", "-1", "WITHSCORES"])) as string[]));
+        else if (type === "string") dump.push(String(await send(["GET", key])));
+        else dump.push(`unexpected type ${type}`);
+      }
+      const text = dump.join("\n");
+      expect(text.includes(codeHash)).toBe(true); // the scan does see the stored data
+      expect(text.includes(code)).toBe(false);
+      expect(text.includes(contact)).toBe(false);
+      expect(text.includes("99999-0001")).toBe(false);
+      expect(text.includes("unexpected type")).toBe(false);
+    });
+
+    it("property: arbitrary unicode ids round-trip and never collide", async () => {
+      const id = fc.string({ unit: "grapheme", minLength: 0, maxLength: 40 });
+      await fc.assert(
+        fc.asyncProperty(fc.uniqueArray(id, { minLength: 2, maxLength: 4 }), async (ids) => {
+          const p = uniqueName("prop");
+          const s = new RedisTokenStore({ client: raw, prefix: p });
+          try {
+            for (const [i, g] of ids.entries())
+              await s.save(token({ tokenId: `p${i}`, guideId: g, providerId: g }));
+            for (const [i, g] of ids.entries()) {
+              expect((await s.get(g))?.tokenId).toBe(`p${i}`);
+              const r = await s.attempt({ guideId: g, providerId: g, candidateHash: `h1:p${i}`, nowMs: T0 });
+              expect(r.outcome).toBe("ok");
+            }
+          } finally {
+            await deleteByPrefix(send, p);
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it("a backend error rejects with StoreUnavailableError (scope redis) and hides the data", async () => {
+      const broken = new RedisTokenStore({
+        client: { call: async () => Promise.reject(new Error("WRONGTYPE Operation against a key")) },
+      });
+      const err = await broken
+        .attempt({ guideId: "g", providerId: "p", candidateHash: "h1:secret", nowMs: T0 })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect(err.message).toBe("[health-token] [redis] attempt failed");
+      expect(err.cause).toBeInstanceOf(Error);
+      await expect(broken.get("g")).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(broken.purge(T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+});
