@@ -1,0 +1,306 @@
+/**
+ * The small HTTP client the HTTP notifiers share (internal, never exported from an entry).
+ *
+ * Over the platform `fetch` (injectable): a timeout per attempt by `AbortSignal`; retries with exponential
+ * backoff and full jitter on 429, 5xx, timeouts and network errors only (a provider classifier may mark one of
+ * its own rate-limit codes retryable even on a 400, as Meta's Graph API does); `Retry-After` honoured, in
+ * seconds or as an HTTP date, and a wait longer than `maxRetryAfterMs` ends the retries instead of stalling a
+ * delivery whose code expires in minutes. Every failure becomes a `DeliveryFailedError` whose `cause` is a
+ * {@link ProviderError} with the provider's code and message, with every secret (access tokens, passwords,
+ * the code, the recipient) replaced by `[redacted]`.
+ *
+ * @module
+ */
+import { DeliveryFailedError } from "../errors.js";
+import { systemClock, systemRandom } from "../ports/clock.js";
+
+/** A fetch-compatible function (the platform `fetch`, undici's, or a test double). */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** One HTTP request a notifier wants sent. */
+export interface HttpRequest {
+  /** Absolute URL. */
+  readonly url: string;
+  /** HTTP method. */
+  readonly method: string;
+  /** Request headers (credentials included; they never reach an error). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Request body, already encoded. */
+  readonly body?: string;
+}
+
+/** What a provider-specific parser found in an error answer. */
+export interface ProviderErrorInfo {
+  /** The provider's error code (`20429`, `131056`, `VALIDATION_ERROR`). */
+  readonly code?: string;
+  /** The provider's error message (redacted before it is stored). */
+  readonly message?: string;
+  /** Overrides the status-based decision (429/5xx retryable, other 4xx not). */
+  readonly retryable?: boolean;
+}
+
+/** Retry tuning shared by every HTTP notifier. */
+export interface HttpRetryOptions {
+  /** Attempts in all, the first included (default 3; 1 disables retries). */
+  readonly maxAttempts?: number;
+  /** First backoff ceiling in ms (default 250); attempt n waits a random time in [0, base·2ⁿ⁻¹]. */
+  readonly baseDelayMs?: number;
+  /** Backoff ceiling in ms (default 4,000). */
+  readonly maxDelayMs?: number;
+  /** The longest `Retry-After` honoured, in ms (default 30,000); a longer one ends the retries. */
+  readonly maxRetryAfterMs?: number;
+  /** Timeout of each attempt in ms, response body included (default 10,000). */
+  readonly timeoutMs?: number;
+}
+
+/** Options of {@link sendHttp}. */
+export interface HttpClientOptions extends HttpRetryOptions {
+  /** Component name for error messages (`whatsapp`, `sms:twilio`, `webhook`). */
+  readonly scope: string;
+  /** The fetch to use (default: the platform's `fetch`). */
+  readonly fetch?: FetchLike;
+  /** Waits `ms` milliseconds (default: `setTimeout`). For tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** A uniform random number in [0, 1) for the jitter (default: from `crypto.getRandomValues`). */
+  readonly random?: () => number;
+  /** The current time in ms, to read an HTTP-date `Retry-After` (default: `Date.now`). */
+  readonly now?: () => number;
+  /** Reads the provider's code and message out of an error answer. */
+  readonly parseError?: (status: number, body: unknown) => ProviderErrorInfo | undefined;
+}
+
+/** A successful answer. */
+export interface HttpResult {
+  /** HTTP status (2xx). */
+  readonly status: number;
+  /** The body parsed as JSON, or the raw text when it is not JSON (`undefined` when empty). */
+  readonly body: unknown;
+  /** Attempts it took. */
+  readonly attempts: number;
+}
+
+/**
+ * The `cause` of every `DeliveryFailedError` an HTTP notifier throws: what the provider said, redacted.
+ */
+export class ProviderError extends Error {
+  /** `http`: the provider answered with an error status; `timeout`; `network`: no answer at all. */
+  readonly kind: "http" | "timeout" | "network";
+  /** The HTTP status, for `http`. */
+  readonly status: number | undefined;
+  /** The provider's own error code, when it gave one. */
+  readonly providerCode: string | undefined;
+  /** The provider's error message (or the network error's), redacted. */
+  readonly providerMessage: string | undefined;
+  /** Attempts made. */
+  readonly attempts: number;
+
+  constructor(fields: {
+    kind: ProviderError["kind"];
+    status?: number;
+    providerCode?: string;
+    providerMessage?: string;
+    attempts: number;
+  }) {
+    const parts = [
+      fields.kind === "http" ? `HTTP ${fields.status}` : fields.kind,
+      fields.providerCode !== undefined ? `code ${fields.providerCode}` : undefined,
+      fields.providerMessage,
+    ].filter((p) => p !== undefined && p !== "");
+    super(parts.join(": "));
+    this.name = "ProviderError";
+    this.kind = fields.kind;
+    this.status = fields.status;
+    this.providerCode = fields.providerCode;
+    this.providerMessage = fields.providerMessage;
+    this.attempts = fields.attempts;
+  }
+}
+
+const REDACTED = "[redacted]";
+
+/**
+ * Replaces every occurrence of each secret (and its URL-encoded form) by `[redacted]`. Secrets shorter than 4
+ * characters are ignored (they would redact ordinary text).
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== "string" || secret.length < 4) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+  }
+  // Longest first, so that a secret containing another is replaced whole.
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    out = out.split(form).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * Parses a `Retry-After` header (RFC 9110 § 10.2.3): delay-seconds or an HTTP date. Returns milliseconds
+ * (never negative), or `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP-date (IMF-fixdate, RFC 850 or asctime) always names the month; Date.parse alone would read "-5".
+  if (!/[A-Za-z]{3}/.test(trimmed)) return undefined;
+  const atMs = Date.parse(trimmed);
+  if (Number.isNaN(atMs)) return undefined;
+  return Math.max(0, atMs - nowMs);
+}
+
+function defaultRandom(): number {
+  const bytes = systemRandom(4);
+  return (((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0) / 2 ** 32;
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Reads `{ code, message }` (or `{ error: { code, message } }`) when the body has that shape. */
+export function defaultParseError(_status: number, body: unknown): ProviderErrorInfo | undefined {
+  if (!body || typeof body !== "object")
+    return typeof body === "string" ? { message: body.slice(0, 500) } : undefined;
+  const outer = body as { code?: unknown; message?: unknown; error?: unknown };
+  const inner =
+    outer.error && typeof outer.error === "object"
+      ? (outer.error as { code?: unknown; message?: unknown })
+      : outer;
+  const code =
+    typeof inner.code === "string" || typeof inner.code === "number" ? String(inner.code) : undefined;
+  const message =
+    typeof inner.message === "string"
+      ? inner.message
+      : typeof outer.error === "string"
+        ? outer.error
+        : undefined;
+  return { ...(code !== undefined ? { code } : {}), ...(message !== undefined ? { message } : {}) };
+}
+
+function errorName(error: unknown): string {
+  if (error && typeof error === "object") {
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    if (cause && typeof cause.code === "string") return cause.code; // undici: fetch failed → ECONNREFUSED
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === "string") return name;
+  }
+  return "error";
+}
+
+function isTimeout(error: unknown): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    ((error as { name?: unknown }).name === "TimeoutError" ||
+      (error as { cause?: { name?: unknown } }).cause?.name === "TimeoutError")
+  );
+}
+
+/**
+ * Sends one request, retrying as described in the module comment. Resolves with the 2xx answer; rejects with
+ * `DeliveryFailedError` (`cause`: a {@link ProviderError}) on anything else.
+ *
+ * @param request - what to send
+ * @param options - the client's configuration
+ * @param secrets - strings that must never appear in an error: credentials, the code, the recipient
+ */
+export async function sendHttp(
+  request: HttpRequest,
+  options: HttpClientOptions,
+  secrets: readonly string[],
+): Promise<HttpResult> {
+  const doFetch: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 3));
+  const baseDelayMs = options.baseDelayMs ?? 250;
+  const maxDelayMs = options.maxDelayMs ?? 4_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? defaultRandom;
+  const now = options.now ?? (() => systemClock.now());
+
+  const fail = (message: string, cause: ProviderError, retryable: boolean): DeliveryFailedError =>
+    new DeliveryFailedError(message, {
+      scope: options.scope,
+      cause,
+      retryable,
+      ...(cause.providerCode !== undefined ? { providerCode: cause.providerCode } : {}),
+    });
+
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= maxAttempts;
+    let retryAfterMs: number | undefined;
+    let failure: { error: DeliveryFailedError; retryable: boolean };
+    try {
+      const init: RequestInit = {
+        method: request.method,
+        headers: { ...request.headers },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: "error",
+      };
+      if (request.body !== undefined) init.body = request.body;
+      const response = await doFetch(request.url, init);
+      const text = await response.text();
+      const body = parseBody(text);
+      if (response.ok) return { status: response.status, body, attempts: attempt };
+
+      const info = (options.parseError ?? defaultParseError)(response.status, body) ?? {};
+      const retryable = info.retryable ?? (response.status === 429 || response.status >= 500);
+      const cause = new ProviderError({
+        kind: "http",
+        status: response.status,
+        attempts: attempt,
+        ...(info.code !== undefined ? { providerCode: redact(String(info.code), secrets) } : {}),
+        ...(info.message !== undefined ? { providerMessage: redact(String(info.message), secrets) } : {}),
+      });
+      const codePart = cause.providerCode !== undefined ? ` (code ${cause.providerCode})` : "";
+      failure = {
+        retryable,
+        error: fail(
+          `provider answered HTTP ${response.status}${codePart} after ${attempt} attempt${attempt > 1 ? "s" : ""}`,
+          cause,
+          retryable,
+        ),
+      };
+      if (retryable) retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now());
+    } catch (error) {
+      const kind = isTimeout(error) ? "timeout" : "network";
+      const rawMessage = error instanceof Error ? error.message : String(error);
+      const cause = new ProviderError({
+        kind,
+        attempts: attempt,
+        providerMessage: redact(`${errorName(error)}: ${rawMessage}`, secrets),
+      });
+      const what = kind === "timeout" ? `no answer within ${timeoutMs} ms` : "network error";
+      failure = {
+        retryable: true,
+        error: fail(`${what} after ${attempt} attempt${attempt > 1 ? "s" : ""}`, cause, true),
+      };
+    }
+
+    if (!failure.retryable || last) throw failure.error;
+    if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) {
+      // The provider asks for a longer pause than a short-lived code can afford: stop here, retryable, so that
+      // the delivery policy can fall back to another channel.
+      throw failure.error;
+    }
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    const jitter = Math.floor(random() * ceiling);
+    await sleep(Math.max(retryAfterMs ?? 0, jitter));
+  }
+}
