@@ -1,0 +1,198 @@
+/**
+ * Quickstart: a real attendance on the memory defaults, narrated. `npm run demo` runs it.
+ *
+ * Every step checks that the library behaved as narrated; on a surprise it prints it and exits with 1.
+ */
+import {
+  createGuide,
+  createTokenService,
+  MemoryTokenStore,
+  type PersonInput,
+  renderTokenMessage,
+  toTissStatus,
+  toTissValidation,
+  transition,
+  type VerifyResult,
+} from "health-token";
+import { FakeClock, OutboxNotifier } from "health-token/testing";
+
+let step = 0;
+function say(text: string): void {
+  console.log(`\n${++step}. ${text}`);
+}
+function check(condition: boolean, surprise: string, detail?: unknown): void {
+  if (!condition) {
+    console.error(`\nSURPRISE at step ${step}: ${surprise}`);
+    if (detail !== undefined) console.error(detail);
+    process.exit(1);
+  }
+  console.log(`   ✓ ${surprise.replace(/^expected /, "")}`);
+}
+
+// The operator's backend. In production: a Redis or PostgreSQL store, real notifiers, the system clock, and a
+// pepper of 32+ random bytes from a secret manager.
+const clock = new FakeClock(Date.UTC(2026, 10, 23, 13, 0)); // 10:00 in Brasília
+const outbox = new OutboxNotifier();
+const tokens = createTokenService({
+  store: new MemoryTokenStore(),
+  notifier: outbox,
+  pepper: "demo-pepper-not-for-production-0123456789",
+  clock,
+  policy: { operatorName: "Plano Demo" },
+});
+
+// Test data: made-up people and numbers.
+const maria: PersonInput = {
+  id: "ben-0001",
+  birthDate: "1979-03-14",
+  contacts: [
+    { id: "c-sms", channel: "sms", address: "(43) 99999-0001" },
+    { id: "c-mail", channel: "email", address: "maria.demo@example.com" },
+  ],
+};
+const guide = { id: "GUIA-2026-000123", providerId: "CLINICA-042" };
+
+say("The clinic requests the consultation and the operator authorizes it (senha and validity):");
+let guia = createGuide({
+  id: guide.id,
+  type: "consulta",
+  character: "eletiva",
+  beneficiary: { cardNumber: "0064000000000001" },
+  provider: {
+    code: guide.providerId,
+    professional: { council: "CRM", number: "99999", uf: "PR", cbo: "225125" },
+  },
+  procedures: [{ tuss: "10101012", quantity: 1 }],
+});
+guia = transition(
+  guia,
+  { type: "authorize", senha: "CO2026000123", validUntil: "2026-12-23" },
+  { nowMs: clock.now() },
+);
+console.log(`   guide ${guia.id}: ${guia.state}, TISS statusSolicitacao ${toTissStatus(guia)}`);
+check(
+  guia.state === "authorized" && toTissStatus(guia) === 1,
+  "expected an authorized guide (TISS status 1)",
+);
+
+say("The attendant opens the guide and lists Maria's contacts (masked):");
+const contacts = tokens.listContacts(maria);
+for (const c of contacts) console.log(`   [${c.id}] ${c.channel.padEnd(5)} ${c.masked}`);
+check(
+  contacts.length === 2 &&
+    contacts[0]?.masked === "(43) 9****-0001" &&
+    contacts[1]?.masked === "m***@e***.com",
+  "expected two masked contacts, SMS first",
+  contacts,
+);
+
+say("She picks the SMS and the operator issues a token for this guide and clinic:");
+const issued = await tokens.issue({ guide, beneficiary: maria, contactId: "c-sms" });
+console.log(
+  `   token ${issued.tokenId} sent by ${issued.channel} to ${issued.deliveredTo}, valid until ${new Date(issued.expiresAtMs).toISOString()}`,
+);
+
+say("What reached Maria's phone (from the outbox):");
+const message = outbox.last();
+console.log(
+  `   to ${message?.to}: code ${message?.code}, valid ${message?.ttlSeconds} s (${message?.locale})`,
+);
+check(
+  message?.to === "+5543999990001" && /^\d{6}$/.test(message.code),
+  "expected a 6-digit code to +5543999990001",
+);
+const code = message!.code;
+console.log(`   the SMS reads: "${renderTokenMessage(message!).text}"`);
+check(!JSON.stringify(issued).includes(code), "expected the issue result to hold no code");
+
+say("Maria mistypes one digit:");
+const typo = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+const wrong = await tokens.verify({ guideId: guide.id, providerId: guide.providerId, code: typo });
+console.log("  ", wrong);
+check(
+  !wrong.ok && wrong.reason === "mismatch" && wrong.attemptsLeft === 4,
+  "expected mismatch with 4 attempts left",
+  wrong,
+);
+
+say("Then reads it out correctly (with a space, as people do):");
+clock.advance(40_000);
+const ok: VerifyResult = await tokens.verify({
+  guideId: guide.id,
+  providerId: guide.providerId,
+  code: `${code.slice(0, 3)} ${code.slice(3)}`,
+});
+check(ok.ok, "expected the right code to verify", ok);
+if (!ok.ok) process.exit(1);
+console.log("   receipt:", ok.receipt);
+check(
+  ok.receipt.guideId === guide.id && ok.receipt.providerId === guide.providerId && ok.receipt.code === code,
+  "expected the receipt to bind the guide, the clinic and the code (TISS codValidacao)",
+);
+
+say("The receipt confirms the guide; its TISS fields for billing:");
+guia = transition(guia, { type: "confirm", receipt: ok.receipt }, { nowMs: clock.now() });
+const tiss = toTissValidation(guia);
+console.log(`   guide ${guia.id}: ${guia.state}, senha ${guia.authorization?.senha},`, tiss);
+check(
+  guia.state === "confirmed" && tiss !== undefined && "codValidacao" in tiss && tiss.codValidacao === code,
+  "expected a confirmed guide carrying the code as codValidacao",
+);
+
+say("The same code typed again (a replay):");
+const replay = await tokens.verify({ guideId: guide.id, providerId: guide.providerId, code });
+console.log("  ", replay);
+check(!replay.ok && replay.reason === "consumed", "expected consumed", replay);
+
+say("Another guide: someone guesses 5 times, and the token locks:");
+const guide2 = { id: "GUIA-2026-000124", providerId: "CLINICA-042" };
+await tokens.issue({ guide: guide2, beneficiary: maria });
+const code2 = outbox.lastCodeFor(maria.id)!;
+const guess = String((Number(code2) + 500_000) % 1_000_000).padStart(6, "0");
+for (let i = 0; i < 5; i++) {
+  const r = await tokens.verify({ guideId: guide2.id, providerId: guide2.providerId, code: guess });
+  console.log(`   guess ${i + 1}:`, r);
+  check(
+    !r.ok && r.reason === "mismatch" && r.attemptsLeft === 4 - i,
+    `expected mismatch with ${4 - i} left`,
+    r,
+  );
+}
+const late = await tokens.verify({ guideId: guide2.id, providerId: guide2.providerId, code: code2 });
+console.log("   the right code now:", late);
+check(!late.ok && late.reason === "locked", "expected locked even for the right code", late);
+
+say("A minor's token goes to the guardian:");
+const lucas: PersonInput = {
+  id: "ben-0002",
+  birthDate: "2015-07-01",
+  contacts: [{ id: "c-kid", channel: "sms", address: "(43) 99999-0002" }],
+};
+const guide3 = { id: "GUIA-2026-000125", providerId: "CLINICA-042" };
+const forMinor = await tokens.issue({ guide: guide3, beneficiary: lucas, guardian: maria });
+console.log(`   sent to the ${forMinor.recipient} at ${forMinor.deliveredTo}`);
+check(
+  forMinor.recipient === "guardian" && outbox.last()?.to === "+5543999990001",
+  "expected the guardian's phone",
+);
+
+say("A token nobody uses expires after 30 minutes (fake clock):");
+const guide4 = { id: "GUIA-2026-000126", providerId: "CLINICA-042" };
+await tokens.issue({ guide: guide4, beneficiary: maria });
+const code4 = outbox.lastCodeFor(maria.id)!;
+clock.advance(30 * 60_000);
+const expired = await tokens.verify({ guideId: guide4.id, providerId: guide4.providerId, code: code4 });
+console.log("  ", expired);
+check(!expired.ok && expired.reason === "expired", "expected expired at exactly 30 minutes", expired);
+
+say("Maria's history (newest first, contacts masked, no codes):");
+const history = await tokens.history(maria.id, { limit: 100 });
+for (const e of history.slice(0, 6))
+  console.log(`   ${new Date(e.atMs).toISOString()} ${e.type} ${e.reason ?? ""} ${e.maskedContact ?? ""}`);
+const text = JSON.stringify(history);
+check(
+  !text.includes(code) && !text.includes("99999-0001") && !text.includes("maria.demo"),
+  "expected no code or clear contact in the history",
+);
+
+console.log("\nEvery step behaved as narrated.");

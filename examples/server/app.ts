@@ -1,0 +1,297 @@
+/**
+ * A reference HTTP backend on Hono: the endpoints an attendant portal and a beneficiary app need, on top of
+ * the health-token service and guide machine.
+ *
+ * - Attendant portal (the provider identifies itself with `x-provider-code`; put your real authentication
+ *   there): create a guide, authorize it (standing in for the operator), list the beneficiary's masked
+ *   contacts, issue a token, verify the code and confirm the guide, confirm without a token (TISS table 74),
+ *   bill.
+ * - Beneficiary app: the history of their codes, and "I did not request this code".
+ *
+ * Inputs are validated with zod; every error is an RFC 9457 problem document (`application/problem+json`).
+ * Guides and beneficiaries live in Maps here; a real backend keeps them in its own database.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  type AbsenceReasonCode,
+  availableEvents,
+  type Clock,
+  createGuide,
+  type Guide,
+  type GuideEvent,
+  GuideTransitionError,
+  HealthTokenError,
+  InvalidArgumentError,
+  LockedOutError,
+  type PersonInput,
+  RateLimitedError,
+  TISS_ABSENCE_REASONS,
+  type TokenService,
+  toTissStatus,
+  toTissValidation,
+  transition,
+} from "../../src/index.js";
+
+/** A beneficiary as the operator's registry knows them, with the guardian who receives a minor's codes. */
+export interface RegistryEntry {
+  readonly person: PersonInput;
+  readonly guardianId?: string;
+}
+
+/** What the app needs. */
+export interface AppDeps {
+  readonly tokens: TokenService;
+  readonly clock: Clock;
+  /** The operator's beneficiary registry, by beneficiary id. */
+  readonly registry: ReadonlyMap<string, RegistryEntry>;
+}
+
+/** An RFC 9457 problem document. */
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code?: string;
+  [extension: string]: unknown;
+}
+
+class HttpProblem extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.title);
+  }
+}
+
+const notFound = (what: string) =>
+  new HttpProblem({ type: "about:blank", title: "Not Found", status: 404, detail: `${what} not found` });
+
+/** Maps every library error to a status code; the error's `code` becomes the problem type. */
+function toProblem(error: unknown): Problem {
+  if (error instanceof HttpProblem) return error.problem;
+  if (error instanceof HealthTokenError) {
+    const base = { type: `https://health-token.dev/problems/${error.code.toLowerCase()}`, code: error.code };
+    const detail = error.message.replace(/^\[health-token\] (\[[^\]]+\] )?/, "");
+    if (error instanceof InvalidArgumentError)
+      return { ...base, title: "Invalid request", status: 400, detail, issues: error.issues };
+    if (error instanceof GuideTransitionError)
+      return {
+        ...base,
+        title: "Guide transition refused",
+        status: 409,
+        detail,
+        state: error.state,
+        reason: error.reason,
+      };
+    if (error instanceof RateLimitedError)
+      return {
+        ...base,
+        title: "Too many requests",
+        status: 429,
+        detail,
+        retryAfterSeconds: error.retryAfterSeconds,
+      };
+    if (error instanceof LockedOutError)
+      return {
+        ...base,
+        title: "Locked out",
+        status: 429,
+        detail,
+        retryAfterSeconds: error.retryAfterSeconds,
+      };
+    const status: Record<string, number> = {
+      RECIPIENT_UNAVAILABLE: 422,
+      DELIVERY_FAILED: 502,
+      STORE_UNAVAILABLE: 503,
+      CONFIG: 500,
+    };
+    return { ...base, title: error.name, status: status[error.code] ?? 500, detail };
+  }
+  return { type: "about:blank", title: "Internal Server Error", status: 500 };
+}
+
+const authorizeBody = z.object({
+  senha: z.string(),
+  validUntil: z.string(),
+  partial: z.boolean().optional(),
+});
+const issueBody = z.object({ contactId: z.string().optional() });
+const confirmBody = z.union([
+  z.object({ code: z.string() }).strict(),
+  z
+    .object({
+      absence: z.object({
+        reason: z.enum(Object.keys(TISS_ABSENCE_REASONS) as [AbsenceReasonCode, ...AbsenceReasonCode[]]),
+        justification: z.string(),
+      }),
+    })
+    .strict(),
+]);
+const billBody = z.object({ batchId: z.string() });
+const reportBody = z.object({ guideId: z.string() });
+
+/** Parses a JSON body with a zod schema; failures become an InvalidArgumentError listing each field. */
+async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+  let json: unknown;
+  try {
+    json = await req.json();
+  } catch {
+    throw new InvalidArgumentError("the body is not JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidArgumentError(
+      "invalid body",
+      parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+/** The TISS fields of a guide, for the portal. */
+function view(guide: Guide) {
+  return {
+    guide,
+    tiss: { statusSolicitacao: toTissStatus(guide), validation: toTissValidation(guide) ?? null },
+  };
+}
+
+/** Builds the Hono app. */
+export function createApp({ tokens, clock, registry }: AppDeps): Hono {
+  const app = new Hono();
+  const guides = new Map<string, { guide: Guide; beneficiaryId: string }>();
+
+  const person = (id: string) => {
+    const entry = registry.get(id);
+    if (!entry) throw notFound("beneficiary");
+    return entry;
+  };
+  const guideFor = (id: string, providerCode: string | undefined) => {
+    const found = guides.get(id);
+    if (!found) throw notFound("guide");
+    if (providerCode !== found.guide.provider.code) throw notFound("guide"); // another provider's guide
+    return found;
+  };
+  const move = (id: string, event: GuideEvent) => {
+    const found = guides.get(id)!;
+    const guide = transition(found.guide, event, { nowMs: clock.now() });
+    guides.set(id, { ...found, guide });
+    return guide;
+  };
+
+  app.onError((error, c) => {
+    const problem = toProblem(error);
+    const headers: Record<string, string> = { "content-type": "application/problem+json" };
+    if (typeof problem.retryAfterSeconds === "number")
+      headers["retry-after"] = String(problem.retryAfterSeconds);
+    return c.body(JSON.stringify(problem), problem.status as 400, headers);
+  });
+  app.notFound(() => {
+    throw notFound("route");
+  });
+
+  // Attendant portal -------------------------------------------------------------------------------------
+  app.post("/guides", async (c) => {
+    const input = await body(
+      c.req.raw,
+      z.object({ beneficiaryId: z.string(), guide: z.record(z.string(), z.unknown()) }),
+    );
+    person(input.beneficiaryId);
+    const guide = createGuide(input.guide as unknown as Parameters<typeof createGuide>[0]);
+    if (c.req.header("x-provider-code") !== guide.provider.code) throw notFound("provider");
+    if (guides.has(guide.id)) {
+      throw new HttpProblem({ type: "about:blank", title: "Conflict", status: 409, detail: "guide exists" });
+    }
+    guides.set(guide.id, { guide, beneficiaryId: input.beneficiaryId });
+    return c.json(view(guide), 201);
+  });
+
+  // Stands in for the operator's authorization system.
+  app.post("/guides/:id/authorize", async (c) => {
+    guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const input = await body(c.req.raw, authorizeBody);
+    const event: GuideEvent = {
+      type: "authorize",
+      senha: input.senha,
+      validUntil: input.validUntil,
+      ...(input.partial === undefined ? {} : { partial: input.partial }),
+    };
+    return c.json(view(move(c.req.param("id"), event)));
+  });
+
+  app.get("/guides/:id/contacts", (c) => {
+    const { beneficiaryId } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const entry = person(beneficiaryId);
+    const guardian = entry.guardianId ? person(entry.guardianId).person : undefined;
+    return c.json({ contacts: tokens.listContacts(entry.person, guardian) });
+  });
+
+  app.post("/guides/:id/token", async (c) => {
+    const { guide, beneficiaryId } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const input = await body(c.req.raw, issueBody);
+    const entry = person(beneficiaryId);
+    const issued = await tokens.issue({
+      guide: { id: guide.id, providerId: guide.provider.code },
+      beneficiary: entry.person,
+      ...(entry.guardianId ? { guardian: person(entry.guardianId).person } : {}),
+      ...(input.contactId ? { contactId: input.contactId } : {}),
+    });
+    return c.json(issued, 201);
+  });
+
+  app.post("/guides/:id/confirm", async (c) => {
+    const { guide } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const input = await body(c.req.raw, confirmBody);
+    if ("code" in input) {
+      // Refuse before verifying, so a guide that cannot be confirmed never spends the beneficiary's code.
+      if (!availableEvents(guide, { nowMs: clock.now() }).includes("confirm")) {
+        throw new GuideTransitionError(guide.state, "confirm", "not_available");
+      }
+      const result = await tokens.verify({
+        guideId: guide.id,
+        providerId: guide.provider.code,
+        code: input.code,
+      });
+      if (!result.ok) {
+        throw new HttpProblem({
+          type: "https://health-token.dev/problems/token_rejected",
+          title: "Token rejected",
+          status: 422,
+          reason: result.reason,
+          ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
+        });
+      }
+      return c.json(view(move(guide.id, { type: "confirm", receipt: result.receipt })));
+    }
+    return c.json(view(move(guide.id, { type: "confirm", absence: input.absence })));
+  });
+
+  app.post("/guides/:id/bill", async (c) => {
+    guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const input = await body(c.req.raw, billBody);
+    return c.json(view(move(c.req.param("id"), { type: "bill", batchId: input.batchId })));
+  });
+
+  app.get("/guides/:id", (c) =>
+    c.json(view(guideFor(c.req.param("id"), c.req.header("x-provider-code")).guide)),
+  );
+
+  // Beneficiary app (authenticate the beneficiary in production; here the id is in the path) -------------
+  app.get("/beneficiaries/:id/history", async (c) => {
+    person(c.req.param("id"));
+    const before = c.req.query("before");
+    const events = await tokens.history(c.req.param("id"), { limit: 50, ...(before ? { before } : {}) });
+    return c.json({ events });
+  });
+
+  app.post("/beneficiaries/:id/report-unrequested", async (c) => {
+    const beneficiaryId = c.req.param("id");
+    person(beneficiaryId);
+    const input = await body(c.req.raw, reportBody);
+    const found = guides.get(input.guideId);
+    if (!found || found.beneficiaryId !== beneficiaryId) throw notFound("guide");
+    return c.json(await tokens.reportUnrequested({ guideId: input.guideId, beneficiaryId }));
+  });
+
+  return app;
+}

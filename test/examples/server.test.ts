@@ -1,0 +1,148 @@
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, type RegistryEntry } from "../../examples/server/app.js";
+import { createTokenService, MemoryTokenStore } from "../../src/index.js";
+import { FakeClock, OutboxNotifier } from "../../src/testing/index.js";
+
+const registry = new Map<string, RegistryEntry>([
+  [
+    "BEN-ADULT",
+    {
+      person: {
+        id: "BEN-ADULT",
+        birthDate: "1985-02-10",
+        contacts: [
+          { id: "sms-1", channel: "sms", address: "(43) 99999-0001" },
+          { id: "mail-1", channel: "email", address: "pessoa.teste@example.com" },
+        ],
+      },
+    },
+  ],
+]);
+
+const guideInput = (id: string) => ({
+  id,
+  type: "consulta",
+  character: "eletiva",
+  beneficiary: { cardNumber: "0000111122223333" },
+  provider: { code: "PRV-001", professional: { council: "CRM", number: "12345", uf: "PR", cbo: "225125" } },
+  procedures: [{ tuss: "10101012", quantity: 1 }],
+});
+
+describe("examples/server over real HTTP", () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 23, 12, 0, 0));
+  const outbox = new OutboxNotifier();
+  const tokens = createTokenService({
+    store: new MemoryTokenStore(),
+    notifier: outbox,
+    pepper: "p".repeat(32),
+    clock,
+  });
+  let server: ServerType;
+  let base = "";
+
+  beforeAll(async () => {
+    const app = createApp({ tokens, clock, registry });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const call = async (method: string, path: string, body?: unknown, provider = "PRV-001") => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { "content-type": "application/json", "x-provider-code": provider },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes, asserted field by field
+    return { status: res.status, type: res.headers.get("content-type"), json: (await res.json()) as any };
+  };
+
+  it("drives a guide from request to billing with a token", async () => {
+    let r = await call("POST", "/guides", { beneficiaryId: "BEN-ADULT", guide: guideInput("G-100") });
+    expect(r.status).toBe(201);
+    expect(r.json.guide.state).toBe("requested");
+
+    r = await call("POST", "/guides/G-100/authorize", { senha: "CO20260001", validUntil: "2026-12-31" });
+    expect(r.json.guide.state).toBe("authorized");
+    expect(r.json.tiss.statusSolicitacao).toBe(1);
+
+    r = await call("GET", "/guides/G-100/contacts");
+    expect(r.status).toBe(200);
+    const sms = r.json.contacts.find((c: { channel: string }) => c.channel === "sms");
+    expect(sms.masked).not.toContain("99999-0001");
+    expect(JSON.stringify(r.json)).not.toContain("pessoa.teste@example.com");
+
+    r = await call("POST", "/guides/G-100/token", { contactId: sms.id });
+    expect(r.status).toBe(201);
+    expect(r.json.channel).toBe("sms");
+    const code = outbox.lastCodeFor("BEN-ADULT")!;
+    expect(code).toMatch(/^\d{6}$/);
+    expect(JSON.stringify(r.json)).not.toContain(code);
+
+    const wrong = code === "000000" ? "000001" : "000000";
+    r = await call("POST", "/guides/G-100/confirm", { code: wrong });
+    expect(r.status).toBe(422);
+    expect(r.type).toBe("application/problem+json");
+    expect(r.json).toMatchObject({ reason: "mismatch", attemptsLeft: 4 });
+
+    r = await call("POST", "/guides/G-100/confirm", { code }, "PRV-OTHER");
+    expect(r.status).toBe(404); // another provider cannot even see the guide
+
+    r = await call("POST", "/guides/G-100/confirm", { code });
+    expect(r.status).toBe(200);
+    expect(r.json.guide.state).toBe("confirmed");
+    expect(r.json.tiss.validation).toEqual({ codValidacao: code });
+
+    r = await call("POST", "/guides/G-100/confirm", { code });
+    expect(r.status).toBe(409); // the guide is confirmed already
+    expect(r.json.code).toBe("GUIDE_TRANSITION");
+
+    r = await call("POST", "/guides/G-100/bill", { batchId: "LOTE-1" });
+    expect(r.json.guide.state).toBe("billed");
+
+    r = await call("GET", "/beneficiaries/BEN-ADULT/history");
+    const types = r.json.events.map((e: { type: string }) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["token.issued", "token.delivered", "token.verified"]));
+    expect(JSON.stringify(r.json)).not.toContain(code);
+    expect(JSON.stringify(r.json)).not.toContain("99999-0001");
+  });
+
+  it("confirms without a token for a TISS table 74 reason, and refuses unknown reasons", async () => {
+    await call("POST", "/guides", { beneficiaryId: "BEN-ADULT", guide: guideInput("G-101") });
+    await call("POST", "/guides/G-101/authorize", { senha: "CO20260002", validUntil: "2026-12-31" });
+    let r = await call("POST", "/guides/G-101/confirm", { absence: { reason: "09", justification: "x" } });
+    expect(r.status).toBe(400);
+    expect(r.json.issues.length).toBeGreaterThan(0);
+    r = await call("POST", "/guides/G-101/confirm", {
+      absence: { reason: "02", justification: "atendimento de urgência" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.tiss.validation).toEqual({ ausenciaCodValidacao: "02" });
+  });
+
+  it("lets the beneficiary report a code they did not request, and answers problems for bad input", async () => {
+    await call("POST", "/guides", { beneficiaryId: "BEN-ADULT", guide: guideInput("G-102") });
+    await call("POST", "/guides/G-102/authorize", { senha: "CO20260003", validUntil: "2026-12-31" });
+    clock.advance(61_000);
+    await call("POST", "/guides/G-102/token", {});
+    const code = outbox.lastCodeFor("BEN-ADULT")!;
+    let r = await call("POST", "/beneficiaries/BEN-ADULT/report-unrequested", { guideId: "G-102" });
+    expect(r.status).toBe(200);
+    expect(r.json.revoked).toBe(true);
+    r = await call("POST", "/guides/G-102/confirm", { code });
+    expect(r.json.reason).toBe("revoked");
+
+    r = await call("POST", "/guides", {
+      beneficiaryId: "BEN-ADULT",
+      guide: { ...guideInput("G-103"), procedures: [] },
+    });
+    expect(r.status).toBe(400);
+    expect(r.type).toBe("application/problem+json");
+    r = await call("GET", "/guides/NOPE");
+    expect(r.status).toBe(404);
+  });
+});
