@@ -173,3 +173,58 @@ export function otpValue(h: OtpHash, key: Int32Array, hi: number, lo: number): n
   const value = shift === 0 ? t[word]! : (t[word]! << shift) | (t[word + 1]! >>> (32 - shift));
   return value & 0x7fffffff;
 }
+
+/** Scratch for the padded last block(s) of {@link hmacPrepared}: two blocks of the largest core. */
+const tail = /* @__PURE__ */ new Uint8Array(256);
+
+/**
+ * HMAC of `message` (any length) under a prepared key state (a copy of {@link prepareKey}'s result: inner
+ * state at `[0, n)`, outer at `[n, 2n)`), written big-endian into `out[0 .. 4n)`. Costs the message's blocks
+ * plus one outer compression and allocates nothing; the padded tail is wiped before returning, so no message
+ * bytes linger in module scratch.
+ */
+export function hmacPrepared(h: OtpHash, key: Int32Array, message: Uint8Array, out: Uint8Array): void {
+  const w = h.w;
+  const t = h.t;
+  const n = h.n;
+  const b = h.b;
+  const blockBytes = 4 * b;
+  for (let i = 0; i < n; i++) t[i] = key[i]!;
+  // Inner hash, started after the (K ^ ipad) block: the whole blocks, then the padded tail.
+  const length = message.length;
+  const full = length - (length % blockBytes);
+  for (let off = 0; off < full; off += blockBytes) {
+    load(h, message, off);
+    h.c(t, 0);
+  }
+  const rest = length - full;
+  for (let i = 0; i < rest; i++) tail[i] = message[full + i]!;
+  tail[rest] = 0x80;
+  const total = rest + 1 + h.l <= blockBytes ? blockBytes : 2 * blockBytes;
+  const bits = (blockBytes + length) * 8;
+  const hi = Math.floor(bits / 0x100000000);
+  for (let i = 0; i < 4; i++) {
+    tail[total - 8 + i] = hi >>> (24 - 8 * i);
+    tail[total - 4 + i] = bits >>> (24 - 8 * i);
+  }
+  for (let off = 0; off < total; off += blockBytes) {
+    load(h, tail, off);
+    h.c(t, 0);
+  }
+  tail.fill(0, 0, total);
+  // Outer hash: one block holding the inner digest (4n bytes always fit with the padding).
+  for (let i = 0; i < n; i++) w[i] = t[i]!;
+  w[n] = 0x80000000;
+  for (let i = n + 1; i < b - 1; i++) w[i] = 0;
+  w[b - 1] = 32 * b + 32 * n;
+  for (let i = 0; i < n; i++) t[i] = key[n + i]!;
+  h.c(t, 0);
+  for (let i = 0; i < n; i++) {
+    const x = t[i]!;
+    out[4 * i] = x >>> 24;
+    out[4 * i + 1] = x >>> 16;
+    out[4 * i + 2] = x >>> 8;
+    out[4 * i + 3] = x;
+  }
+  w.fill(0, 0, b);
+}

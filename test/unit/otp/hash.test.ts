@@ -1,7 +1,7 @@
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { digest, hmac, otpValue, prepareKey } from "../../../src/otp/_hmac.js";
+import { digest, hmac, hmacPrepared, otpValue, prepareKey } from "../../../src/otp/_hmac.js";
 import { hmacSha1, hmacSha256, hmacSha512 } from "../../../src/otp/index.js";
 import { RFC4226_APPENDIX_D, RFC4226_SECRET } from "../../vectors/rfc4226.js";
 import { ascii, hex, NOBLE } from "./_reference.js";
@@ -50,6 +50,21 @@ describe("hand-written hash cores", () => {
         ),
         { numRuns: 300 },
       );
+    });
+
+    it(`${core.algorithm}: the prepared-key HMAC equals @noble/hashes at every message length (0–300 bytes)`, () => {
+      const out = new Uint8Array(4 * core.n + 4).fill(0xee);
+      for (const keyLength of [0, 32, 4 * core.b + 5]) {
+        const key = Uint8Array.from({ length: keyLength }, (_, i) => (i * 11 + 5) & 0xff);
+        const state = prepareKey(core, key).slice();
+        prepareKey(core, ascii("another key: the prepared state is a copy"));
+        for (let length = 0; length <= 300; length++) {
+          const message = Uint8Array.from({ length }, (_, i) => (i * 29 + length) & 0xff);
+          hmacPrepared(core, state, message, out);
+          expect(hex(out.subarray(0, 4 * core.n))).toBe(hex(nobleHmac(ref, key, message)));
+          expect(out[4 * core.n]).toBe(0xee);
+        }
+      }
     });
 
     it(`${core.algorithm}: the two-compression OTP fast path equals the truncated @noble/hashes HMAC (property)`, () => {

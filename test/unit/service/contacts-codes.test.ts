@@ -155,6 +155,22 @@ describe("codes", () => {
     expect(hasher.hash("G-1", "234567")).not.toBe(hasher.hash("G-12", "34567"));
   });
 
+  it("hash equals the @noble/hashes reference for any guide id and code text (property)", () => {
+    const pepper = new TextEncoder().encode("q".repeat(40));
+    const hasher = new CodeHasher(pepper);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 300 }),
+        fc.string({ unit: "binary", maxLength: 12 }),
+        (guideId, code) => {
+          const expected = `h1:${base64urlEncode(hmac(sha256, pepper, new TextEncoder().encode(`${guideId}\u0000${code}`)))}`;
+          expect(hasher.hash(guideId, code)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("ids and base64url round-trip", () => {
     const pool = new RandomPool(seededRandom(9));
     const ids = new Set(Array.from({ length: 1000 }, () => randomId(pool)));
