@@ -28,20 +28,7 @@ export function secondsUntil(resetAtMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((resetAtMs - nowMs) / 1000));
 }
 
-/** Throws `LockedOutError` when the beneficiary has reached the failures limit in the current window. */
-export async function assertNotLockedOut(
-  store: TokenStore,
-  policy: TokenPolicy,
-  beneficiaryId: string,
-  nowMs: number,
-): Promise<void> {
-  const state = await store.peek(rateLimitKeys.failures(beneficiaryId), nowMs);
-  if (state.count >= policy.maxFailuresPerBeneficiary) {
-    throw new LockedOutError(secondsUntil(state.resetAtMs, nowMs));
-  }
-}
-
-/** Whether the beneficiary is locked out (the read-only form of `assertNotLockedOut`). */
+/** Whether the beneficiary has reached the failures limit in the current window (read-only). */
 export async function isLockedOut(
   store: TokenStore,
   policy: TokenPolicy,
@@ -53,28 +40,38 @@ export async function isLockedOut(
 }
 
 /**
- * Takes one send for a guide: the cooldown (one send per `resendCooldownSeconds`) and then the sends per guide
- * (`maxSendsPerGuide` per `sendWindowSeconds`). Throws `RateLimitedError` naming the limit.
+ * The checks of one issue, in this order of precedence: the beneficiary's lockout (`LockedOutError`), the
+ * guide's resend cooldown (one send per `resendCooldownSeconds`) and the guide's sends (`maxSendsPerGuide` per
+ * `sendWindowSeconds`, `RateLimitedError` naming the limit); then one send is taken.
+ *
+ * The three reads run together (one round-trip time on a networked store, pipelined by the client); a refused
+ * issue consumes nothing. The increments then decide between concurrent callers, one after the other, so a
+ * caller refused by the cooldown does not use up a send.
  */
-export async function takeSend(
+export async function takeIssue(
   store: TokenStore,
   policy: TokenPolicy,
-  guideId: string,
+  target: { readonly guideId: string; readonly beneficiaryId: string },
   nowMs: number,
 ): Promise<void> {
-  // Read-only checks first, so a refused send consumes nothing (it neither restarts the cooldown nor uses up
-  // a send); the increments below then decide atomically between concurrent callers.
-  const cooldownKey = rateLimitKeys.cooldown(guideId);
-  const sendsKey = rateLimitKeys.sends(guideId);
-  if (policy.resendCooldownSeconds > 0) {
-    const seen = await store.peek(cooldownKey, nowMs);
-    if (seen.count >= 1) throw new RateLimitedError("cooldown", secondsUntil(seen.resetAtMs, nowMs));
+  const cooldownKey = rateLimitKeys.cooldown(target.guideId);
+  const sendsKey = rateLimitKeys.sends(target.guideId);
+  const cooling = policy.resendCooldownSeconds > 0;
+  const [failures, seen, seenSends] = await Promise.all([
+    store.peek(rateLimitKeys.failures(target.beneficiaryId), nowMs),
+    cooling ? store.peek(cooldownKey, nowMs) : undefined,
+    store.peek(sendsKey, nowMs),
+  ]);
+  if (failures.count >= policy.maxFailuresPerBeneficiary) {
+    throw new LockedOutError(secondsUntil(failures.resetAtMs, nowMs));
   }
-  const seenSends = await store.peek(sendsKey, nowMs);
+  if (seen !== undefined && seen.count >= 1) {
+    throw new RateLimitedError("cooldown", secondsUntil(seen.resetAtMs, nowMs));
+  }
   if (seenSends.count >= policy.maxSendsPerGuide) {
     throw new RateLimitedError("sends_per_guide", secondsUntil(seenSends.resetAtMs, nowMs));
   }
-  if (policy.resendCooldownSeconds > 0) {
+  if (cooling) {
     const cooldown = await store.increment(cooldownKey, policy.resendCooldownSeconds * 1000, nowMs);
     if (cooldown.count > 1) throw new RateLimitedError("cooldown", secondsUntil(cooldown.resetAtMs, nowMs));
   }

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { CodeHasher, generateCode } from "../_internal/codes.js";
 import { RandomPool, randomId } from "../_internal/ids.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
-import { assertNotLockedOut, takeSend } from "../policy/rate-limit.js";
+import { takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
 import type { TokenEvent } from "../ports/events.js";
@@ -150,14 +150,22 @@ export interface ServiceContext {
   emit(event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void>;
 }
 
-/** Runs a store operation; any failure becomes `StoreUnavailableError`. */
-export async function storeOp<T>(op: () => Promise<T>): Promise<T> {
+function toStoreError(error: unknown): never {
+  // Errors of the library (rate limits, lockouts raised while talking to the store) pass through.
+  if (error instanceof HealthTokenError) throw error;
+  throw new StoreUnavailableError("the token store failed", { cause: error });
+}
+
+/**
+ * Runs a store operation; any failure (a rejection, or a throw before the promise exists) becomes
+ * `StoreUnavailableError`. A plain function rather than an async one: on the hot path it adds one promise
+ * reaction, not an async frame.
+ */
+export function storeOp<T>(op: () => Promise<T>): Promise<T> {
   try {
-    return await op();
+    return Promise.resolve(op()).catch(toStoreError);
   } catch (error) {
-    // Errors of the library (rate limits, lockouts raised while talking to the store) pass through.
-    if (error instanceof HealthTokenError) throw error;
-    throw new StoreUnavailableError("the token store failed", { cause: error });
+    return Promise.reject(error).catch(toStoreError);
   }
 }
 
@@ -301,17 +309,19 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const pool = new RandomPool(random);
   const onEvent = options.onEvent;
 
-  const emit = async (partial: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
-    const event: TokenEvent = { id: randomId(pool), atMs, ...partial };
-    await storeOp(() => store.appendEvent(event));
-    if (onEvent) {
-      try {
-        const pending = onEvent(event);
-        if (pending && typeof pending.then === "function") pending.then(undefined, () => {});
-      } catch {
-        // An observer never breaks the flow.
-      }
+  const tell = (event: TokenEvent): void => {
+    try {
+      const pending = onEvent?.(event);
+      if (pending && typeof pending.then === "function") pending.then(undefined, () => {});
+    } catch {
+      // An observer never breaks the flow.
     }
+  };
+  // Not async: the event is appended first, and the observer told once the store has it.
+  const emit = (partial: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
+    const event: TokenEvent = { id: randomId(pool), atMs, ...partial };
+    const appended = storeOp(() => store.appendEvent(event));
+    return onEvent === undefined ? appended : appended.then(() => tell(event));
   };
   const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit };
   const app = new AppMode(ctx, options.secretsKey);
@@ -337,8 +347,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const providerId = input.guide.providerId;
     const beneficiaryId = input.beneficiary.id;
 
-    await storeOp(() => assertNotLockedOut(store, policy, beneficiaryId, nowMs));
-    await storeOp(() => takeSend(store, policy, guideId, nowMs));
+    await storeOp(() => takeIssue(store, policy, { guideId, beneficiaryId }, nowMs));
 
     const code = generateCode(pool, policy.digits);
     const tokenId = randomId(pool);
@@ -380,9 +389,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
           locale: policy.locale,
           ...(policy.operatorName === undefined ? {} : { operatorName: policy.operatorName }),
         }),
-        async (attempt) => {
+        (attempt) => {
           const t = attempt.target;
-          await emit(
+          return emit(
             {
               ...base,
               type: attempt.ok ? "token.delivered" : "token.delivery_failed",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryTokenStore } from "../../../src/adapters/memory.js";
-import { ConfigError, RateLimitedError } from "../../../src/errors.js";
-import { rateLimitKeys, secondsUntil, takeSend } from "../../../src/policy/rate-limit.js";
+import { ConfigError, LockedOutError, RateLimitedError } from "../../../src/errors.js";
+import { rateLimitKeys, secondsUntil, takeIssue } from "../../../src/policy/rate-limit.js";
 import { DEFAULT_POLICY, resolvePolicy } from "../../../src/policy/token-policy.js";
 
 describe("token policy", () => {
@@ -66,15 +66,47 @@ describe("rate limits", () => {
 
   it("of 20 concurrent sends for one guide exactly one passes; a refused send consumes nothing", async () => {
     const store = new MemoryTokenStore();
+    const target = { guideId: "g", beneficiaryId: "b" };
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => takeSend(store, DEFAULT_POLICY, "g", 0)),
+      Array.from({ length: 20 }, () => takeIssue(store, DEFAULT_POLICY, target, 0)),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of results) {
       if (r.status === "rejected") expect(r.reason).toBeInstanceOf(RateLimitedError);
     }
     expect((await store.peek(rateLimitKeys.sends("g"), 0)).count).toBe(1);
-    await expect(takeSend(store, DEFAULT_POLICY, "g", 59_999)).rejects.toMatchObject({ limit: "cooldown" });
-    await expect(takeSend(store, DEFAULT_POLICY, "g", 60_000)).resolves.toBeUndefined();
+    await expect(takeIssue(store, DEFAULT_POLICY, target, 59_999)).rejects.toMatchObject({
+      limit: "cooldown",
+    });
+    await expect(takeIssue(store, DEFAULT_POLICY, target, 60_000)).resolves.toBeUndefined();
+  });
+
+  it("a locked-out beneficiary is refused first, and the refusal takes no send and starts no cooldown", async () => {
+    const store = new MemoryTokenStore();
+    const target = { guideId: "g", beneficiaryId: "b" };
+    const windowMs = DEFAULT_POLICY.failureWindowSeconds * 1000;
+    for (let i = 0; i < DEFAULT_POLICY.maxFailuresPerBeneficiary; i++) {
+      await store.increment(rateLimitKeys.failures("b"), windowMs, 0);
+    }
+    await expect(takeIssue(store, DEFAULT_POLICY, target, 1000)).rejects.toBeInstanceOf(LockedOutError);
+    expect((await store.peek(rateLimitKeys.sends("g"), 1000)).count).toBe(0);
+    expect((await store.peek(rateLimitKeys.cooldown("g"), 1000)).count).toBe(0);
+    // Another beneficiary's issue for the same guide is not affected by b's lockout.
+    await expect(
+      takeIssue(store, DEFAULT_POLICY, { guideId: "g", beneficiaryId: "c" }, 1000),
+    ).resolves.toBeUndefined();
+    // At the end of the failure window the lockout is over (the guide's cooldown still applies).
+    await expect(takeIssue(store, DEFAULT_POLICY, target, windowMs)).resolves.toBeUndefined();
+  });
+
+  it("with sends exhausted the refusal names sends_per_guide and starts no cooldown", async () => {
+    const policy = { ...DEFAULT_POLICY, resendCooldownSeconds: 0, maxSendsPerGuide: 2 };
+    const store = new MemoryTokenStore();
+    const target = { guideId: "g", beneficiaryId: "b" };
+    await takeIssue(store, policy, target, 0);
+    await takeIssue(store, policy, target, 1);
+    await expect(takeIssue(store, policy, target, 2)).rejects.toMatchObject({ limit: "sends_per_guide" });
+    expect((await store.peek(rateLimitKeys.sends("g"), 2)).count).toBe(2);
+    expect((await store.peek(rateLimitKeys.cooldown("g"), 2)).count).toBe(0);
   });
 });
