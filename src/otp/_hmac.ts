@@ -68,23 +68,38 @@ function load(h: OtpHash, bytes: Uint8Array, offset: number): void {
   }
 }
 
+/** Scratch for the padded last block(s) of a message: two blocks of the largest core, zero between uses. */
+const tail = /* @__PURE__ */ new Uint8Array(256);
+
+/** Writes the first `n` words of `s` big-endian into `out[0 .. 4n)`. */
+function writeWords(s: Int32Array, n: number, out: Uint8Array): void {
+  for (let i = 0; i < n; i++) {
+    const x = s[i]!;
+    out[4 * i] = x >>> 24;
+    out[4 * i + 1] = x >>> 16;
+    out[4 * i + 2] = x >>> 8;
+    out[4 * i + 3] = x;
+  }
+}
+
 /**
- * Hashes `message` starting from the chaining value `s` (modified in place), as if `prefixBytes` bytes had
- * already been absorbed. Returns the digest bytes.
+ * Absorbs `message` and its padding into the chaining value `s` (modified in place), as if `prefixBytes` bytes
+ * had already been absorbed. Allocates nothing; the padded tail is wiped afterwards, so no message bytes linger
+ * in module scratch.
  */
-function finish(h: OtpHash, s: Int32Array, prefixBytes: number, message: Uint8Array): Uint8Array {
+function absorb(h: OtpHash, s: Int32Array, prefixBytes: number, message: Uint8Array): void {
   const blockBytes = 4 * h.b;
-  const full = message.length - (message.length % blockBytes);
+  const length = message.length;
+  const full = length - (length % blockBytes);
   for (let off = 0; off < full; off += blockBytes) {
     load(h, message, off);
     h.c(s, 0);
   }
-  const tail = new Uint8Array(2 * blockBytes);
-  const rest = message.length - full;
-  tail.set(message.subarray(full));
+  const rest = length - full;
+  for (let i = 0; i < rest; i++) tail[i] = message[full + i]!;
   tail[rest] = 0x80;
   const total = rest + 1 + h.l <= blockBytes ? blockBytes : 2 * blockBytes;
-  const bits = (prefixBytes + message.length) * 8;
+  const bits = (prefixBytes + length) * 8;
   const hi = Math.floor(bits / 0x100000000);
   for (let i = 0; i < 4; i++) {
     tail[total - 8 + i] = hi >>> (24 - 8 * i);
@@ -94,14 +109,14 @@ function finish(h: OtpHash, s: Int32Array, prefixBytes: number, message: Uint8Ar
     load(h, tail, off);
     h.c(s, 0);
   }
+  tail.fill(0, 0, total);
+}
+
+/** Hashes `message` from the chaining value `s` (modified), after `prefixBytes` bytes; returns the digest. */
+function finish(h: OtpHash, s: Int32Array, prefixBytes: number, message: Uint8Array): Uint8Array {
+  absorb(h, s, prefixBytes, message);
   const out = new Uint8Array(4 * h.n);
-  for (let i = 0; i < h.n; i++) {
-    const x = s[i]!;
-    out[4 * i] = x >>> 24;
-    out[4 * i + 1] = x >>> 16;
-    out[4 * i + 2] = x >>> 8;
-    out[4 * i + 3] = x;
-  }
+  writeWords(s, h.n, out);
   return out;
 }
 
@@ -174,44 +189,19 @@ export function otpValue(h: OtpHash, key: Int32Array, hi: number, lo: number): n
   return value & 0x7fffffff;
 }
 
-/** Scratch for the padded last block(s) of {@link hmacPrepared}: two blocks of the largest core. */
-const tail = /* @__PURE__ */ new Uint8Array(256);
-
 /**
  * HMAC of `message` (any length) under a prepared key state (a copy of {@link prepareKey}'s result: inner
  * state at `[0, n)`, outer at `[n, 2n)`), written big-endian into `out[0 .. 4n)`. Costs the message's blocks
- * plus one outer compression and allocates nothing; the padded tail is wiped before returning, so no message
- * bytes linger in module scratch.
+ * plus one outer compression and allocates nothing.
  */
 export function hmacPrepared(h: OtpHash, key: Int32Array, message: Uint8Array, out: Uint8Array): void {
   const w = h.w;
   const t = h.t;
   const n = h.n;
   const b = h.b;
-  const blockBytes = 4 * b;
+  // Inner hash, continued after the (K ^ ipad) block.
   for (let i = 0; i < n; i++) t[i] = key[i]!;
-  // Inner hash, started after the (K ^ ipad) block: the whole blocks, then the padded tail.
-  const length = message.length;
-  const full = length - (length % blockBytes);
-  for (let off = 0; off < full; off += blockBytes) {
-    load(h, message, off);
-    h.c(t, 0);
-  }
-  const rest = length - full;
-  for (let i = 0; i < rest; i++) tail[i] = message[full + i]!;
-  tail[rest] = 0x80;
-  const total = rest + 1 + h.l <= blockBytes ? blockBytes : 2 * blockBytes;
-  const bits = (blockBytes + length) * 8;
-  const hi = Math.floor(bits / 0x100000000);
-  for (let i = 0; i < 4; i++) {
-    tail[total - 8 + i] = hi >>> (24 - 8 * i);
-    tail[total - 4 + i] = bits >>> (24 - 8 * i);
-  }
-  for (let off = 0; off < total; off += blockBytes) {
-    load(h, tail, off);
-    h.c(t, 0);
-  }
-  tail.fill(0, 0, total);
+  absorb(h, t, 4 * b, message);
   // Outer hash: one block holding the inner digest (4n bytes always fit with the padding).
   for (let i = 0; i < n; i++) w[i] = t[i]!;
   w[n] = 0x80000000;
@@ -219,12 +209,6 @@ export function hmacPrepared(h: OtpHash, key: Int32Array, message: Uint8Array, o
   w[b - 1] = 32 * b + 32 * n;
   for (let i = 0; i < n; i++) t[i] = key[n + i]!;
   h.c(t, 0);
-  for (let i = 0; i < n; i++) {
-    const x = t[i]!;
-    out[4 * i] = x >>> 24;
-    out[4 * i + 1] = x >>> 16;
-    out[4 * i + 2] = x >>> 8;
-    out[4 * i + 3] = x;
-  }
+  writeWords(t, n, out);
   w.fill(0, 0, b);
 }
