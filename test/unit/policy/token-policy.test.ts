@@ -99,6 +99,22 @@ describe("rate limits", () => {
     await expect(takeIssue(store, DEFAULT_POLICY, target, windowMs)).resolves.toBeUndefined();
   });
 
+  it("the lockout, cooldown and sends reads are in flight together (one round-trip time on a network store)", async () => {
+    let inFlight = 0;
+    let most = 0;
+    class SlowReads extends MemoryTokenStore {
+      override async peek(key: string, nowMs: number) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        return super.peek(key, nowMs);
+      }
+    }
+    await takeIssue(new SlowReads(), DEFAULT_POLICY, { guideId: "g", beneficiaryId: "b" }, 0);
+    expect(most).toBe(3);
+  });
+
   it("with sends exhausted the refusal names sends_per_guide and starts no cooldown", async () => {
     const policy = { ...DEFAULT_POLICY, resendCooldownSeconds: 0, maxSendsPerGuide: 2 };
     const store = new MemoryTokenStore();
