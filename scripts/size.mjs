@@ -1,6 +1,7 @@
 // Size budget of the browser bundle of `health-token/otp` (run by `npm run check`). Bundles two small programs
 // against src/otp/index.ts with esbuild (minified, browser platform, ESM), gzips them at level 9 and fails
 // (exit 1) when one is over its budget, or when tree-shaking left SHA-512 code in the SHA-1-only bundle.
+// With `--json` it prints one JSON line instead (the figures `npm run bench` records in docs/benchmarks.md).
 
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -28,6 +29,8 @@ for (const algorithm of ["SHA1", hmacSha256, hmacSha512]) console.log(verifyTotp
 const sha512Marker = [/0xd728ae22/i, /\b3609767458\b/, /-685199838\b/];
 const hasSha512 = (text) => sha512Marker.some((re) => re.test(text));
 
+const json = process.argv.includes("--json");
+const log = json ? () => {} : (line) => console.log(line);
 let failed = false;
 const sizes = [];
 for (const program of programs) {
@@ -44,25 +47,30 @@ for (const program of programs) {
   const bytes = result.outputFiles[0].contents;
   const text = new TextDecoder().decode(bytes);
   const gzip = gzipSync(bytes, { level: 9 }).length;
-  sizes.push({ ...program, text, gzip });
+  sizes.push({ ...program, text, minified: bytes.length, gzip });
   const ok = gzip <= program.budget;
   if (!ok) failed = true;
-  console.log(
+  log(
     `size: ${program.name}: ${bytes.length} B minified, ${gzip} B gzip -9 (budget ${program.budget} B) ${ok ? "ok" : "OVER BUDGET"}`,
   );
   if (/\bfrom\s*"node:|require\("node:/.test(text)) {
     failed = true;
-    console.log(`size: ${program.name}: the bundle imports a node: module`);
+    log(`size: ${program.name}: the bundle imports a node: module`);
   }
 }
 const [sha1Only, all] = sizes;
+const shaken = hasSha512(all.text) && !hasSha512(sha1Only.text);
 if (!hasSha512(all.text)) {
   failed = true;
-  console.log("size: the SHA-512 detector found nothing in the all-algorithms bundle; the check is broken");
+  log("size: the SHA-512 detector found nothing in the all-algorithms bundle; the check is broken");
 } else if (hasSha512(sha1Only.text)) {
   failed = true;
-  console.log("size: SHA-512 code is present in the SHA-1-only bundle: tree-shaking failed");
+  log("size: SHA-512 code is present in the SHA-1-only bundle: tree-shaking failed");
 } else {
-  console.log("size: SHA-512 code is absent from the SHA-1-only bundle (tree-shaken)");
+  log("size: SHA-512 code is absent from the SHA-1-only bundle (tree-shaken)");
+}
+if (json) {
+  const programsOut = sizes.map(({ name, budget, minified, gzip }) => ({ name, budget, minified, gzip }));
+  console.log(JSON.stringify({ programs: programsOut, sha512TreeShaken: shaken, ok: !failed }));
 }
 process.exit(failed ? 1 : 0);
