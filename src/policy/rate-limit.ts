@@ -44,9 +44,9 @@ export async function isLockedOut(
  * guide's resend cooldown (one send per `resendCooldownSeconds`) and the guide's sends (`maxSendsPerGuide` per
  * `sendWindowSeconds`, `RateLimitedError` naming the limit); then one send is taken.
  *
- * The three reads run together (one round-trip time on a networked store, pipelined by the client); a refused
- * issue consumes nothing. The increments then decide between concurrent callers, one after the other, so a
- * caller refused by the cooldown does not use up a send.
+ * The three reads run together (one round-trip time on a networked store); a refused issue consumes nothing.
+ * The increments then decide between concurrent callers, one after the other, so a caller refused by the
+ * cooldown does not use up a send.
  */
 export async function takeIssue(
   store: TokenStore,
