@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PostgresTokenStore } from "../../src/adapters/postgres.js";
 import { StoreUnavailableError } from "../../src/errors.js";
-import { settle, T0, token } from "../helpers/fault-fixtures.js";
+import { attemptCorrect, settle, token } from "../helpers/fault-fixtures.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
 
 const probe = await probePostgres();
@@ -23,13 +23,7 @@ describeWithService(probe, "PostgresTokenStore under faults", () => {
   // terminating is done by `admin`, outside of it)
   const locker = new pg.Client({ connectionString: DATABASE_URL });
   const store = new PostgresTokenStore({ pool, schema });
-  const attempt = (i: number) =>
-    store.attempt({
-      guideId: `guide-${i}`,
-      providerId: "provider-1",
-      candidateHash: `h1:code-${i}`,
-      nowMs: T0,
-    });
+  const attempt = (i: number) => attemptCorrect(store, i);
 
   beforeAll(async () => {
     await admin.connect();

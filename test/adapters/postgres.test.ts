@@ -15,6 +15,7 @@ import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import type { NewToken } from "../../src/ports/store.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
+import { contractOperations } from "../helpers/store-ops.js";
 
 const probe = await probePostgres();
 const RETENTION_MS = 7 * 86_400_000;
@@ -167,28 +168,9 @@ describeWithService(probe, "PostgresTokenStore (server)", () => {
     });
 
     it("attempt and save are each one statement; every operation is one round trip", async () => {
-      const ops: [string, () => Promise<unknown>][] = [
-        ["save", () => store.save(token({ tokenId: "rt-2", guideId: "rt" }))],
-        [
-          "attempt",
-          () => store.attempt({ guideId: "rt", providerId: "provider-1", candidateHash: "h1:x", nowMs: T0 }),
-        ],
-        ["revoke", () => store.revoke("rt", T0)],
-        ["get", () => store.get("rt")],
-        ["increment", () => store.increment("c", 1000, T0)],
-        ["peek", () => store.peek("c", T0)],
-        ["claimOnce", () => store.claimOnce("o", T0 + 1000, T0)],
-        [
-          "putAppSecret",
-          () => store.putAppSecret({ beneficiaryId: "b", keyId: "k", ciphertext: "c", createdAtMs: T0 }),
-        ],
-        ["getAppSecret", () => store.getAppSecret("b")],
-        [
-          "appendEvent",
-          () => store.appendEvent({ id: "e1", type: "token.issued", atMs: T0, beneficiaryId: "b" }),
-        ],
-        ["listEvents", () => store.listEvents("b", { limit: 10, before: "e1" })],
-        ["purge", () => store.purge(T0)],
+      const ops = [
+        ...contractOperations(store, token({ tokenId: "rt-2", guideId: "rt" }), T0, "e1"),
+        ["purge", () => store.purge(T0)] as [string, () => Promise<unknown>],
       ];
       for (const [name, op] of ops) {
         queries = [];

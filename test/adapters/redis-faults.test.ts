@@ -9,7 +9,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisClientLike, RedisTokenStore } from "../../src/adapters/redis.js";
 import { StoreUnavailableError } from "../../src/errors.js";
-import { type Settled, settle, T0, token } from "../helpers/fault-fixtures.js";
+import { attemptCorrect, type Settled, settle, token } from "../helpers/fault-fixtures.js";
 import { IN_CI } from "../helpers/services.js";
 
 const hasBinary = spawnSync("redis-server", ["--version"]).status === 0;
@@ -151,13 +151,7 @@ for (const kind of kinds) {
     it("a paused server: calls time out with StoreUnavailableError; every ok consumed; no token consumed twice", async () => {
       const n = 150;
       for (let i = 0; i < n; i++) await store.save(token(i));
-      const attempt = (i: number) =>
-        store.attempt({
-          guideId: `guide-${i}`,
-          providerId: "provider-1",
-          candidateHash: `h1:code-${i}`,
-          nowMs: T0,
-        });
+      const attempt = (i: number) => attemptCorrect(store, i);
       // a third answered before the pause, a third sent as it freezes, a third sent while it is frozen
       const before = await Promise.all(Array.from({ length: n / 3 }, (_, i) => settle(attempt(i))));
       const racing = Array.from({ length: n / 3 }, (_, i) => settle(attempt(n / 3 + i)));
@@ -193,16 +187,7 @@ for (const kind of kinds) {
       for (let i = 1000; i < 1000 + n; i++) await store.save(token(i));
       const inflight: Promise<Settled>[] = [];
       for (let i = 1000; i < 1000 + n; i++) {
-        inflight.push(
-          settle(
-            store.attempt({
-              guideId: `guide-${i}`,
-              providerId: "provider-1",
-              candidateHash: `h1:code-${i}`,
-              nowMs: T0,
-            }),
-          ),
-        );
+        inflight.push(settle(attemptCorrect(store, i)));
       }
       await server.kill();
       const during = await Promise.all(inflight);
@@ -213,16 +198,7 @@ for (const kind of kinds) {
       }
       // after the kill: nothing answers, nothing hangs, nothing is ok
       const after = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          settle(
-            store.attempt({
-              guideId: `guide-${1000 + i}`,
-              providerId: "provider-1",
-              candidateHash: `h1:code-${1000 + i}`,
-              nowMs: T0,
-            }),
-          ),
-        ),
+        Array.from({ length: 20 }, (_, i) => settle(attemptCorrect(store, 1000 + i))),
       );
       for (const r of after) {
         expect(r.ok).toBe(false);
@@ -234,19 +210,9 @@ for (const kind of kinds) {
       await server.start(); // same port, empty data (no persistence), no scripts cached: NOSCRIPT -> EVAL
       await waitFor(async () => (await store.get("nothing")) === undefined, "the client to reconnect");
       expect(await store.save(token(5000))).toEqual({ superseded: [] });
-      const ok = await store.attempt({
-        guideId: "guide-5000",
-        providerId: "provider-1",
-        candidateHash: "h1:code-5000",
-        nowMs: T0,
-      });
+      const ok = await attemptCorrect(store, 5000);
       expect(ok.outcome).toBe("ok");
-      const again = await store.attempt({
-        guideId: "guide-5000",
-        providerId: "provider-1",
-        candidateHash: "h1:code-5000",
-        nowMs: T0,
-      });
+      const again = await attemptCorrect(store, 5000);
       expect(again.outcome).toBe("consumed");
     });
   });

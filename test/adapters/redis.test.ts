@@ -10,6 +10,7 @@ import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import type { NewToken } from "../../src/ports/store.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
+import { contractOperations } from "../helpers/store-ops.js";
 
 const probe = await probeRedis();
 const RETENTION_MS = 7 * 86_400_000;
@@ -149,34 +150,7 @@ describeWithService(probe, "RedisTokenStore", () => {
         candidateHash: "h1:x",
         nowMs: T0,
       });
-      const ops: [string, () => Promise<unknown>][] = [
-        ["save", () => store.save(token({ tokenId: "rt-2", guideId: "rt-guide" }))],
-        [
-          "attempt",
-          () =>
-            store.attempt({
-              guideId: "rt-guide",
-              providerId: "provider-1",
-              candidateHash: "h1:x",
-              nowMs: T0,
-            }),
-        ],
-        ["revoke", () => store.revoke("rt-guide", T0)],
-        ["get", () => store.get("rt-guide")],
-        ["increment", () => store.increment("rt-c", 1000, T0)],
-        ["peek", () => store.peek("rt-c", T0)],
-        ["claimOnce", () => store.claimOnce("rt-o", T0 + 1000, T0)],
-        [
-          "putAppSecret",
-          () => store.putAppSecret({ beneficiaryId: "b", keyId: "k", ciphertext: "c", createdAtMs: T0 }),
-        ],
-        ["getAppSecret", () => store.getAppSecret("b")],
-        [
-          "appendEvent",
-          () => store.appendEvent({ id: "e1", type: "token.issued", atMs: T0, beneficiaryId: "b" }),
-        ],
-        ["listEvents", () => store.listEvents("b", { limit: 10 })],
-      ];
+      const ops = contractOperations(store, token({ tokenId: "rt-2", guideId: "rt-guide" }), T0);
       for (const [, op] of ops) await op(); // warm every script
       for (const [name, op] of ops) {
         calls = [];

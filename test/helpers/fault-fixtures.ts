@@ -1,5 +1,5 @@
 /** Shared by the Redis and PostgreSQL fault suites: a fixed "now", numbered tokens, and settled attempts. */
-import type { AttemptResult, NewToken } from "../../src/ports/store.js";
+import type { AttemptResult, NewToken, TokenStore } from "../../src/ports/store.js";
 
 /** 2026-09-21T00:00:00Z. */
 export const T0 = 1_790_000_000_000;
@@ -17,6 +17,16 @@ export function token(i: number): NewToken {
     maxAttempts: 5,
     channel: "sms",
   };
+}
+
+/** The correct attempt at token `i` (see {@link token}): its guide, its provider, its code hash, at `T0`. */
+export function attemptCorrect(store: TokenStore, i: number): Promise<AttemptResult> {
+  return store.attempt({
+    guideId: `guide-${i}`,
+    providerId: "provider-1",
+    candidateHash: `h1:code-${i}`,
+    nowMs: T0,
+  });
 }
 
 /** An attempt's outcome or its error, never a rejection. */
