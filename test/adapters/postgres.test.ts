@@ -12,29 +12,13 @@ import {
   postgresSchemaSql,
 } from "../../src/adapters/postgres.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
-import type { NewToken } from "../../src/ports/store.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
-import { contractOperations } from "../helpers/store-ops.js";
+import { contractOperations, T0, token } from "../helpers/store-ops.js";
 
 const probe = await probePostgres();
 const RETENTION_MS = 7 * 86_400_000;
-const T0 = 1_790_000_000_000;
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-function token(over: Partial<NewToken> & { tokenId: string }): NewToken {
-  return {
-    guideId: "guide-1",
-    providerId: "provider-1",
-    beneficiaryId: "beneficiary-1",
-    codeHash: `h1:${over.tokenId}`,
-    issuedAtMs: T0,
-    expiresAtMs: T0 + 30 * 60_000,
-    maxAttempts: 5,
-    channel: "sms",
-    ...over,
-  };
-}
 
 describe("postgresSchemaSql", () => {
   it("docs/sql/postgres.sql is exactly the generated SQL for the default schema", () => {

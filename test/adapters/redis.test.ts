@@ -7,14 +7,12 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisTokenStore } from "../../src/adapters/redis.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
-import type { NewToken } from "../../src/ports/store.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
-import { contractOperations } from "../helpers/store-ops.js";
+import { contractOperations, T0, token } from "../helpers/store-ops.js";
 
 const probe = await probeRedis();
 const RETENTION_MS = 7 * 86_400_000;
-const T0 = 1_790_000_000_000;
 
 type Send = (args: string[]) => Promise<unknown>;
 
@@ -28,20 +26,6 @@ async function deleteByPrefix(send: Send, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) await send(["DEL", ...keys]);
   } while (cursor !== "0");
-}
-
-function token(over: Partial<NewToken> & { tokenId: string }): NewToken {
-  return {
-    guideId: "guide-1",
-    providerId: "provider-1",
-    beneficiaryId: "beneficiary-1",
-    codeHash: `h1:${over.tokenId}`,
-    issuedAtMs: T0,
-    expiresAtMs: T0 + 30 * 60_000,
-    maxAttempts: 5,
-    channel: "sms",
-    ...over,
-  };
 }
 
 describeWithService(probe, "RedisTokenStore", () => {

@@ -1,5 +1,26 @@
-/** Shared by the Redis and PostgreSQL suites: one call of every store operation, for counting round trips. */
+/**
+ * Shared by the Redis and PostgreSQL suites: a token builder and one call of every store operation, for
+ * counting round trips.
+ */
 import type { NewToken, TokenStore } from "../../src/ports/store.js";
+import { T0 } from "./fault-fixtures.js";
+
+export { T0 };
+
+/** A 30-minute, 5-attempt token of guide-1 issued at `T0`, code hash `h1:<tokenId>`, with `over` applied. */
+export function token(over: Partial<NewToken> & { tokenId: string }): NewToken {
+  return {
+    guideId: "guide-1",
+    providerId: "provider-1",
+    beneficiaryId: "beneficiary-1",
+    codeHash: `h1:${over.tokenId}`,
+    issuedAtMs: T0,
+    expiresAtMs: T0 + 30 * 60_000,
+    maxAttempts: 5,
+    channel: "sms",
+    ...over,
+  };
+}
 
 /**
  * One named call of each operation of the {@link TokenStore} contract except `purge` (a sweep, which a store
