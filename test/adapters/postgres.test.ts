@@ -1,8 +1,5 @@
 import { readFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +11,7 @@ import {
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
-import { contractOperations, T0, token } from "../helpers/store-ops.js";
+import { contractOperations, seedScanData, T0, token } from "../helpers/store-ops.js";
 
 const probe = await probePostgres();
 const RETENTION_MS = 7 * 86_400_000;
@@ -192,22 +189,7 @@ describeWithService(probe, "PostgresTokenStore (server)", () => {
     });
 
     it("no plaintext code or clear contact in any row after a save and its events", async () => {
-      const code = "482915";
-      const pepper = utf8ToBytes("test-pepper-0123456789abcdef0123456789");
-      const codeHash = `h1:${bytesToHex(hmac(sha256, pepper, utf8ToBytes(`scan-guide\u0000${code}`)))}`;
-      expect(codeHash.includes(code)).toBe(false);
-      await store.save(
-        token({ tokenId: "scan-tok", guideId: "scan-guide", beneficiaryId: "scan-b", codeHash }),
-      );
-      await store.appendEvent({
-        id: "scan-e",
-        type: "token.delivered",
-        atMs: T0,
-        beneficiaryId: "scan-b",
-        guideId: "scan-guide",
-        channel: "whatsapp",
-        maskedContact: "(43) 9****-0001",
-      });
+      const { code, codeHash } = await seedScanData(store, "whatsapp");
       await store.increment("sends:scan-guide", 60_000, T0);
       await store.attempt({
         guideId: "scan-guide",

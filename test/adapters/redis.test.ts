@@ -1,6 +1,3 @@
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import Redis from "ioredis";
 import { createClient } from "redis";
@@ -9,7 +6,7 @@ import { RedisTokenStore } from "../../src/adapters/redis.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
-import { contractOperations, T0, token } from "../helpers/store-ops.js";
+import { contractOperations, seedScanData, T0, token } from "../helpers/store-ops.js";
 
 const probe = await probeRedis();
 const RETENTION_MS = 7 * 86_400_000;
@@ -245,23 +242,8 @@ describeWithService(probe, "RedisTokenStore", () => {
     });
 
     it("no plaintext code or clear contact anywhere in Redis after a save and its events", async () => {
-      const code = "482915";
-      const pepper = utf8ToBytes("test-pepper-0123456789abcdef0123456789");
       const contact = "+5543999990001";
-      const codeHash = `h1:${bytesToHex(hmac(sha256, pepper, utf8ToBytes(`scan-guide\u0000${code}`)))}`;
-      expect(codeHash.includes(code)).toBe(false); // precondition: the hash does not spell the code by chance
-      await store.save(
-        token({ tokenId: "scan-tok", guideId: "scan-guide", beneficiaryId: "scan-b", codeHash }),
-      );
-      await store.appendEvent({
-        id: "scan-e",
-        type: "token.delivered",
-        atMs: T0,
-        beneficiaryId: "scan-b",
-        guideId: "scan-guide",
-        channel: "sms",
-        maskedContact: "(43) 9****-0001",
-      });
+      const { code, codeHash } = await seedScanData(store, "sms");
       await store.attempt({
         guideId: "scan-guide",
         providerId: "provider-1",

@@ -2,6 +2,11 @@
  * Shared by the Redis and PostgreSQL suites: a token builder and one call of every store operation, for
  * counting round trips.
  */
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { expect } from "vitest";
+import type { Channel } from "../../src/ports/notifier.js";
 import type { NewToken, TokenStore } from "../../src/ports/store.js";
 import { T0 } from "./fault-fixtures.js";
 
@@ -57,4 +62,29 @@ export function contractOperations(
         store.listEvents("b", listBefore === undefined ? { limit: 10 } : { limit: 10, before: listBefore }),
     ],
   ];
+}
+
+/**
+ * Seeds what the at-rest scans look for: a token of `scan-guide` (beneficiary `scan-b`) whose hash is a real
+ * keyed hash of `code`, and its delivery event with a masked contact. Returns the code and its hash.
+ */
+export async function seedScanData(
+  store: TokenStore,
+  channel: Channel,
+): Promise<{ readonly code: string; readonly codeHash: string }> {
+  const code = "482915";
+  const pepper = utf8ToBytes("test-pepper-0123456789abcdef0123456789");
+  const codeHash = `h1:${bytesToHex(hmac(sha256, pepper, utf8ToBytes(`scan-guide\u0000${code}`)))}`;
+  expect(codeHash.includes(code)).toBe(false); // precondition: the hash does not spell the code by chance
+  await store.save(token({ tokenId: "scan-tok", guideId: "scan-guide", beneficiaryId: "scan-b", codeHash }));
+  await store.appendEvent({
+    id: "scan-e",
+    type: "token.delivered",
+    atMs: T0,
+    beneficiaryId: "scan-b",
+    guideId: "scan-guide",
+    channel,
+    maskedContact: "(43) 9****-0001",
+  });
+  return { code, codeHash };
 }
