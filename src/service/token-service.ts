@@ -425,23 +425,22 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     };
   };
 
+  /** Revokes the guide's active token, if any, and records why. */
+  const revokeGuide = async (guideId: string, reason: string, nowMs: number): Promise<RevokeResult> => {
+    const token = await storeOp(() => store.revoke(guideId, nowMs));
+    if (!token) return { revoked: false };
+    const { beneficiaryId, providerId, tokenId } = token;
+    await emit(
+      { type: "token.revoked", beneficiaryId, guideId: token.guideId, providerId, tokenId, reason },
+      nowMs,
+    );
+    return { revoked: true, tokenId };
+  };
+
   const revoke = async (raw: RevokeInput): Promise<RevokeResult> => {
     const input = parseInput(revokeSchema, raw, "revoke input");
     const nowMs = clock.now();
-    const token = await storeOp(() => store.revoke(input.guideId, nowMs));
-    if (!token) return { revoked: false };
-    await emit(
-      {
-        type: "token.revoked",
-        beneficiaryId: token.beneficiaryId,
-        guideId: token.guideId,
-        providerId: token.providerId,
-        tokenId: token.tokenId,
-        reason: input.reason,
-      },
-      nowMs,
-    );
-    return { revoked: true, tokenId: token.tokenId };
+    return revokeGuide(input.guideId, input.reason, nowMs);
   };
 
   const reportUnrequested = async (raw: {
@@ -451,25 +450,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const input = parseInput(reportSchema, raw, "report input");
     const nowMs = clock.now();
     const latest = await storeOp(() => store.get(input.guideId));
-    let result: RevokeResult = { revoked: false };
-    if (latest && latest.beneficiaryId === input.beneficiaryId) {
-      const token = await storeOp(() => store.revoke(input.guideId, nowMs));
-      if (token) {
-        result = { revoked: true, tokenId: token.tokenId };
-        await emit(
-          {
-            type: "token.revoked",
-            beneficiaryId: token.beneficiaryId,
-            guideId: token.guideId,
-            providerId: token.providerId,
-            tokenId: token.tokenId,
-            reason: "reported_unrequested",
-          },
-          nowMs,
-        );
-      }
-    }
-    const owned = latest && latest.beneficiaryId === input.beneficiaryId;
+    const owned = latest !== undefined && latest.beneficiaryId === input.beneficiaryId;
+    const result: RevokeResult = owned
+      ? await revokeGuide(input.guideId, "reported_unrequested", nowMs)
+      : { revoked: false };
     await emit(
       {
         type: "token.reported_unrequested",
