@@ -90,6 +90,14 @@ export class KeyValueTokenStore implements TokenStore {
     return next;
   }
 
+  async decrement(key: string, nowMs: number): Promise<CounterState> {
+    const c = this.read<CounterState>(`counter/${key}`);
+    if (!c || nowMs >= c.resetAtMs) return { count: 0, resetAtMs: 0 };
+    const next = { ...c, count: Math.max(0, c.count - 1) };
+    this.write(`counter/${key}`, next);
+    return next;
+  }
+
   async peek(key: string, nowMs: number): Promise<CounterState> {
     const c = this.read<CounterState>(`counter/${key}`);
     return c && nowMs < c.resetAtMs ? c : { count: 0, resetAtMs: 0 };

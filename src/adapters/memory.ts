@@ -237,6 +237,13 @@ export class MemoryTokenStore implements TokenStore {
     return { count: current.count, resetAtMs: current.resetAtMs };
   }
 
+  async decrement(key: string, nowMs: number): Promise<CounterState> {
+    const current = this.#counters.get(key);
+    if (current === undefined || nowMs >= current.resetAtMs) return { count: 0, resetAtMs: 0 };
+    if (current.count > 0) current.count--;
+    return { count: current.count, resetAtMs: current.resetAtMs };
+  }
+
   async peek(key: string, nowMs: number): Promise<CounterState> {
     const current = this.#counters.get(key);
     if (current === undefined || nowMs >= current.resetAtMs) return { count: 0, resetAtMs: 0 };

@@ -231,6 +231,7 @@ export class PostgresTokenStore implements TokenStore {
     | "revoke"
     | "get"
     | "increment"
+    | "decrement"
     | "peek"
     | "claim"
     | "putSecret"
@@ -293,6 +294,9 @@ export class PostgresTokenStore implements TokenStore {
         ON CONFLICT (key) DO UPDATE SET
           count = CASE WHEN c.reset_at_ms <= $3::bigint THEN 1 ELSE c.count + 1 END,
           reset_at_ms = CASE WHEN c.reset_at_ms <= $3::bigint THEN $3::bigint + $2::bigint ELSE c.reset_at_ms END
+        RETURNING count, reset_at_ms`,
+      decrement: `UPDATE ${s}.counters AS c SET count = GREATEST(c.count - 1, 0)
+        WHERE c.key = $1 AND c.reset_at_ms > $2::bigint
         RETURNING count, reset_at_ms`,
       peek: `SELECT count, reset_at_ms FROM ${s}.counters WHERE key = $1 AND reset_at_ms > $2::bigint`,
       claim: `INSERT INTO ${s}.claims AS o (key, expires_at_ms) VALUES ($1, $2::bigint)
@@ -441,6 +445,17 @@ export class PostgresTokenStore implements TokenStore {
     const row = rows[0];
     if (!row) throw new StoreUnavailableError("increment returned no row", { scope: "postgres" });
     return { count: Number(row.count), resetAtMs: Number(row.reset_at_ms) };
+  }
+
+  async decrement(key: string, nowMs: number): Promise<CounterState> {
+    const rows = await this.#query<{ count: string; reset_at_ms: string }>("decrement", this.#sql.decrement, [
+      key,
+      nowMs,
+    ]);
+    const row = rows[0];
+    return row
+      ? { count: Number(row.count), resetAtMs: Number(row.reset_at_ms) }
+      : { count: 0, resetAtMs: 0 };
   }
 
   async peek(key: string, nowMs: number): Promise<CounterState> {

@@ -158,6 +158,15 @@ end
 return {count, string.format('%.0f', reset)}
 `;
 
+// KEYS[1] counter hash. ARGV[1] nowMs. Takes one hit back in the current window (not below 0).
+const DECREMENT_LUA = `
+local c = redis.call('HMGET', KEYS[1], 'count', 'resetAtMs')
+if not c[1] or tonumber(c[2]) <= tonumber(ARGV[1]) then return {0, '0'} end
+local count = tonumber(c[1])
+if count > 0 then count = redis.call('HINCRBY', KEYS[1], 'count', -1) end
+return {count, c[2]}
+`;
+
 // KEYS[1] claim string. ARGV[1] expiresAtMs, ARGV[2] nowMs. Returns 1 for the first claim, 0 otherwise.
 const CLAIM_LUA = `
 local e = redis.call('GET', KEYS[1])
@@ -262,6 +271,7 @@ const SCRIPTS = {
   attempt: script(ATTEMPT_LUA),
   revoke: script(REVOKE_LUA),
   increment: script(INCREMENT_LUA),
+  decrement: script(DECREMENT_LUA),
   claim: script(CLAIM_LUA),
   append: script(APPEND_LUA),
   list: script(LIST_LUA),
@@ -486,6 +496,12 @@ export class RedisTokenStore implements TokenStore {
       [String(windowMs), String(nowMs)],
     );
     if (!Array.isArray(reply)) throw fail("increment");
+    return { count: Number(reply[0]), resetAtMs: Number(reply[1]) };
+  }
+
+  async decrement(key: string, nowMs: number): Promise<CounterState> {
+    const reply = await this.#eval("decrement", SCRIPTS.decrement, [this.#key("c", key)], [String(nowMs)]);
+    if (!Array.isArray(reply)) throw fail("decrement");
     return { count: Number(reply[0]), resetAtMs: Number(reply[1]) };
   }
 

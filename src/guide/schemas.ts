@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { isWellFormed, NOT_WELL_FORMED } from "../_internal/text.js";
 import type { ArgumentIssue } from "../errors.js";
 import { InvalidArgumentError } from "../errors.js";
 import { dayNumberOfDate } from "./_dates.js";
@@ -21,7 +22,8 @@ const text = (max: number, what: string) =>
     .string({ error: `${what} must be a string` })
     .min(1, { error: `${what} must not be empty` })
     .max(max, { error: `${what} must have at most ${max} characters` })
-    .regex(NOT_BLANK, { error: `${what} must not be blank` });
+    .regex(NOT_BLANK, { error: `${what} must not be blank` })
+    .refine(isWellFormed, { error: `${what} ${NOT_WELL_FORMED}` });
 
 const digits = (re: RegExp, what: string) =>
   z.string({ error: `${what} must be a string` }).regex(re, { error: `${what} has an invalid format` });

@@ -7,20 +7,31 @@
  *
  * @module
  */
+
+import { keyPart } from "../_internal/text.js";
 import { LockedOutError, RateLimitedError } from "../errors.js";
 import type { TokenStore } from "../ports/store.js";
 import type { TokenPolicy } from "./token-policy.js";
 
-/** Counter keys. Ids are opaque; the prefixes keep the families apart. */
+/**
+ * The keys of counters and claims. The prefixes keep the families apart; every id is percent-encoded
+ * (`keyPart`), so a key holds only printable ASCII without NUL, braces, quotes or spaces, and two ids never
+ * meet in one key. These are the exact shapes a store receives; the conformance kit uses them too.
+ */
 export const rateLimitKeys = {
   /** Resend cooldown of a guide. */
-  cooldown: (guideId: string) => `rl:cd:${guideId}`,
+  cooldown: (guideId: string) => `rl:cd:${keyPart(guideId)}`,
   /** Sends per guide. */
-  sends: (guideId: string) => `rl:sg:${guideId}`,
-  /** Failed verifications of a beneficiary. */
-  failures: (beneficiaryId: string) => `rl:bf:${beneficiaryId}`,
+  sends: (guideId: string) => `rl:sg:${keyPart(guideId)}`,
+  /** Failed verifications of a beneficiary (the budget shared by sent and app codes). */
+  failures: (beneficiaryId: string) => `rl:bf:${keyPart(beneficiaryId)}`,
+  /** Codes presented for other providers' guides by one provider (`wrong_provider`). */
+  providerFailures: (providerId: string) => `rl:pf:${keyPart(providerId)}`,
   /** App-mode attempts on one guide by one beneficiary. */
-  appAttempts: (guideId: string, beneficiaryId: string) => `rl:aa:${guideId}\u0000${beneficiaryId}`,
+  appAttempts: (guideId: string, beneficiaryId: string) =>
+    `rl:aa:${keyPart(guideId)}:${keyPart(beneficiaryId)}`,
+  /** The claim of one TOTP step by one beneficiary (each step is accepted once). */
+  totpStep: (beneficiaryId: string, step: number) => `totp:${keyPart(beneficiaryId)}:${step}`,
 } as const;
 
 /** Whole seconds until `resetAtMs`, at least 1. */
@@ -81,7 +92,7 @@ export async function takeIssue(
   }
 }
 
-/** Records one failed verification of a beneficiary (mismatch or wrong provider). */
+/** Records one failed verification of a beneficiary (a sent code that did not match). */
 export async function recordFailure(
   store: TokenStore,
   policy: TokenPolicy,
@@ -89,4 +100,43 @@ export async function recordFailure(
   nowMs: number,
 ): Promise<void> {
   await store.increment(rateLimitKeys.failures(beneficiaryId), policy.failureWindowSeconds * 1000, nowMs);
+}
+
+/**
+ * Reserves one unit of the beneficiary's failure budget BEFORE a code is compared: one atomic increment,
+ * taken back at once when it went past `maxFailuresPerBeneficiary` (the caller refuses with `locked` and
+ * compares nothing). Of any burst, however many guides it spreads over, at most the budget's remainder is
+ * ever compared. A reserved unit is kept when the code was wrong and given back with {@link releaseFailure}
+ * otherwise. Returns whether the unit was reserved.
+ */
+export async function reserveFailure(
+  store: TokenStore,
+  policy: TokenPolicy,
+  beneficiaryId: string,
+  nowMs: number,
+): Promise<boolean> {
+  const key = rateLimitKeys.failures(beneficiaryId);
+  const state = await store.increment(key, policy.failureWindowSeconds * 1000, nowMs);
+  if (state.count <= policy.maxFailuresPerBeneficiary) return true;
+  await store.decrement(key, nowMs);
+  return false;
+}
+
+/** Gives back a unit reserved by {@link reserveFailure} (the code was not a wrong guess). */
+export async function releaseFailure(store: TokenStore, beneficiaryId: string, nowMs: number): Promise<void> {
+  await store.decrement(rateLimitKeys.failures(beneficiaryId), nowMs);
+}
+
+/** Records one code presented by a provider for a guide that is not its own (`wrong_provider`). */
+export function recordProviderFailure(
+  store: TokenStore,
+  policy: TokenPolicy,
+  providerId: string,
+  nowMs: number,
+): Promise<{ readonly count: number }> {
+  return store.increment(
+    rateLimitKeys.providerFailures(providerId),
+    policy.failureWindowSeconds * 1000,
+    nowMs,
+  );
 }

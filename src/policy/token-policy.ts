@@ -4,9 +4,19 @@
  * @module
  */
 import { z } from "zod";
+import { hasControl, isWellFormed } from "../_internal/text.js";
 import { ConfigError } from "../errors.js";
 
 const channel = z.enum(["app", "sms", "whatsapp", "email"]);
+
+/** A name shown in messages and authenticator apps: 1-60 characters, no CR/LF or other control character. */
+const displayName = z
+  .string()
+  .min(1)
+  .max(60)
+  .refine((name) => isWellFormed(name) && !hasControl(name), {
+    error: "must be well-formed text without control characters (CR, LF, …)",
+  });
 
 /** The zod schema of {@link TokenPolicy}; every field is optional on input and has a default. */
 export const tokenPolicySchema = z.strictObject({
@@ -41,14 +51,30 @@ export const tokenPolicySchema = z.strictObject({
   /** The locale of the messages. */
   locale: z.enum(["pt-BR", "en"]).default("pt-BR"),
   /** The operator's display name, passed to the notifier for the message text and used as TOTP issuer. */
-  operatorName: z.string().min(1).max(60).optional(),
-  /** App mode (TOTP, RFC 6238): SHA-1, 30 s step, ±1 step, 6 digits. */
+  operatorName: displayName.optional(),
+  /**
+   * App mode (TOTP, RFC 6238): SHA-1, 30 s step, ±1 step, 6 digits. A code shown at any moment of step `s` is
+   * accepted until step `s + pastSteps` ends: at least `pastSteps × stepSeconds` after it appeared. For a
+   * 30-minute app code (Unimed's practice): `{ stepSeconds: 300, pastSteps: 6, futureSteps: 1 }`.
+   */
   app: z
     .strictObject({
-      stepSeconds: z.int().min(15).max(120).default(30),
+      /** The TOTP step (period), in seconds. */
+      stepSeconds: z.int().min(15).max(3_600).default(30),
+      /** Steps accepted on each side of the current one, unless `pastSteps` / `futureSteps` say otherwise. */
       windowSteps: z.int().min(0).max(3).default(1),
+      /** Earlier steps accepted (the code was read some time ago); default `windowSteps`. */
+      pastSteps: z.int().min(0).max(60).optional(),
+      /** Later steps accepted (the phone's clock runs ahead); default `windowSteps`. */
+      futureSteps: z.int().min(0).max(3).optional(),
       digits: z.int().min(6).max(8).default(6),
-      issuer: z.string().min(1).max(60).default("health-token"),
+      issuer: displayName.default("health-token"),
+    })
+    .refine((app) => (app.pastSteps ?? app.windowSteps) + (app.futureSteps ?? app.windowSteps) + 1 <= 16, {
+      error: "at most 16 steps may be accepted per code (pastSteps + futureSteps + 1)",
+    })
+    .refine((app) => ((app.pastSteps ?? app.windowSteps) + 1) * app.stepSeconds <= 86_400, {
+      error: "an app code may not stay valid longer than a day ((pastSteps + 1) × stepSeconds)",
     })
     .prefault({}),
 });
@@ -61,6 +87,27 @@ export type TokenPolicyInput = z.input<typeof tokenPolicySchema>;
 
 /** The default policy (DESIGN.md §4). */
 export const DEFAULT_POLICY: TokenPolicy = Object.freeze(tokenPolicySchema.parse({}));
+
+/** The accepted TOTP window of the app mode, resolved from `windowSteps`, `pastSteps` and `futureSteps`. */
+export interface AppWindow {
+  readonly stepSeconds: number;
+  readonly past: number;
+  readonly future: number;
+}
+
+/**
+ * The app mode's accepted window: how many earlier and later steps a code may come from.
+ *
+ * @example
+ * ```ts
+ * const w = appWindow(resolvePolicy({ app: { stepSeconds: 300, pastSteps: 6, futureSteps: 1 } }));
+ * // { stepSeconds: 300, past: 6, future: 1 }: 8 codes accepted per guess, valid 30 to 35 minutes
+ * ```
+ */
+export function appWindow(policy: TokenPolicy): AppWindow {
+  const { stepSeconds, windowSteps, pastSteps, futureSteps } = policy.app;
+  return { stepSeconds, past: pastSteps ?? windowSteps, future: futureSteps ?? windowSteps };
+}
 
 /**
  * Validates a policy and fills in the defaults. Throws `ConfigError` listing every bad field.

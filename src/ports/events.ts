@@ -46,4 +46,9 @@ export interface TokenEvent {
   readonly reason?: string;
   /** Attempts left on the token after a rejection. */
   readonly attemptsLeft?: number;
+  /**
+   * On a `wrong_provider` rejection: the codes the presenting provider (`providerId`) has presented for guides
+   * that are not its own within the failure window (`policy.failureWindowSeconds`).
+   */
+  readonly providerFailures?: number;
 }

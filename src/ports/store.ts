@@ -156,6 +156,14 @@ export interface TokenStore {
    */
   increment(key: string, windowMs: number, nowMs: number): Promise<CounterState>;
 
+  /**
+   * Takes back one hit of a counter's current window, never below 0, and returns the state after it; a counter
+   * that is absent or past its window (`nowMs >= resetAtMs`) is left alone and reads `{ count: 0, resetAtMs: 0 }`.
+   * The window's end does not move. The service uses it to release an attempt budget it reserved with
+   * {@link TokenStore.increment} before comparing a code, when the outcome was not a failure.
+   */
+  decrement(key: string, nowMs: number): Promise<CounterState>;
+
   /** Reads a counter without changing it; `{ count: 0, resetAtMs: 0 }` when absent or past its window. */
   peek(key: string, nowMs: number): Promise<CounterState>;
 

@@ -12,9 +12,12 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { normalizeCandidate } from "../_internal/codes.js";
 import { base64urlDecode, base64urlEncode } from "../_internal/ids.js";
+import { idProblem } from "../_internal/text.js";
 import { ConfigError, InvalidArgumentError } from "../errors.js";
 import { base32Encode, buildOtpauthUri, verifyTotp } from "../otp/index.js";
-import { isLockedOut, rateLimitKeys, recordFailure } from "../policy/rate-limit.js";
+import { rateLimitKeys, releaseFailure, reserveFailure } from "../policy/rate-limit.js";
+import { appWindow } from "../policy/token-policy.js";
+import type { AppSecretRecord } from "../ports/store.js";
 import type { ServiceContext } from "./token-service.js";
 import { storeOp } from "./token-service.js";
 import { assertVerifyShape, type VerifyResult } from "./verification.js";
@@ -108,8 +111,6 @@ function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 // ------------------------------------------------------------------ the app mode
 
-const ID = /^.{1,128}$/su;
-
 /** App-mode operations of the token service (internal; exposed through `TokenService`). */
 export class AppMode {
   readonly #ctx: ServiceContext;
@@ -171,10 +172,9 @@ export class AppMode {
       ]);
     }
     const beneficiaryId = beneficiary.id;
-    if (!ID.test(beneficiaryId)) {
-      throw new InvalidArgumentError("invalid beneficiary", [
-        { path: "beneficiary.id", message: "expected 1 to 128 characters" },
-      ]);
+    const problem = idProblem(beneficiaryId, 128);
+    if (problem !== undefined) {
+      throw new InvalidArgumentError("invalid beneficiary", [{ path: "beneficiary.id", message: problem }]);
     }
     this.#currentKey();
     const { store, policy, clock } = this.#ctx;
@@ -208,62 +208,74 @@ export class AppMode {
     if (code === undefined) return { ok: false, reason: "malformed" };
     const nowMs = clock.now();
     const base = { beneficiaryId, guideId, providerId, channel: "app" } as const;
-
-    if (await storeOp(() => isLockedOut(store, policy, beneficiaryId, nowMs))) {
+    const locked = async (): Promise<VerifyResult> => {
       await this.#ctx.emit({ ...base, type: "token.rejected", reason: "locked" }, nowMs);
       return { ok: false, reason: "locked" };
-    }
-    // Count the attempt first (atomically), so concurrent guesses cannot exceed the limit.
-    const attempts = await storeOp(() =>
-      store.increment(rateLimitKeys.appAttempts(guideId, beneficiaryId), policy.ttlSeconds * 1000, nowMs),
-    );
-    if (attempts.count > policy.maxAttempts) {
-      await this.#ctx.emit({ ...base, type: "token.rejected", reason: "locked" }, nowMs);
-      return { ok: false, reason: "locked" };
-    }
-    const record = await storeOp(() => store.getAppSecret(beneficiaryId));
-    if (!record) return { ok: false, reason: "not_found" };
-    const secret = await this.#decrypt(record.keyId, record.ciphertext, beneficiaryId);
-
-    const stepMs = policy.app.stepSeconds * 1000;
-    const window = policy.app.windowSteps;
-    const check = verifyTotp(secret, code, {
-      timeMs: nowMs,
-      periodSeconds: policy.app.stepSeconds,
-      digits: policy.app.digits,
-      algorithm: "SHA1",
-      window,
-    });
-    const matched = check.valid ? check.step : -1;
-    const currentKey = this.#keys[0]!;
-    if (record.keyId !== currentKey.id) {
-      // Lazy rotation: re-encrypt under the current key.
-      const rewrapped = await this.#encrypt(secret, beneficiaryId);
-      await storeOp(() => store.putAppSecret({ ...record, ...rewrapped }));
-    }
-    secret.fill(0);
-
-    if (matched < 0) {
-      await storeOp(() => recordFailure(store, policy, beneficiaryId, nowMs));
-      const attemptsLeft = Math.max(0, policy.maxAttempts - attempts.count);
-      await this.#ctx.emit({ ...base, type: "token.rejected", reason: "mismatch", attemptsLeft }, nowMs);
-      if (attemptsLeft === 0)
-        await this.#ctx.emit({ ...base, type: "token.locked", reason: "mismatch" }, nowMs);
-      return { ok: false, reason: "mismatch", attemptsLeft };
-    }
-    const claimKey = `totp:${beneficiaryId}\u0000${matched}`;
-    const expiresAtMs = (matched + window + 1) * stepMs;
-    const first = await storeOp(() => store.claimOnce(claimKey, expiresAtMs, nowMs));
-    const tokenId = `totp-${matched}`;
-    if (!first) {
-      // ASVS 2.9.4: a replayed code is refused and logged.
-      await this.#ctx.emit({ ...base, type: "token.rejected", tokenId, reason: "consumed" }, nowMs);
-      return { ok: false, reason: "consumed" };
-    }
-    await this.#ctx.emit({ ...base, type: "token.verified", tokenId }, nowMs);
-    return {
-      ok: true,
-      receipt: { tokenId, guideId, providerId, beneficiaryId, code, verifiedAtMs: nowMs, mode: "app" },
     };
+
+    // The beneficiary's budget is taken atomically BEFORE anything is compared: the caller chooses the guide
+    // id, so only a per-beneficiary reservation bounds a burst spread over invented guides.
+    if (!(await storeOp(() => reserveFailure(store, policy, beneficiaryId, nowMs)))) return locked();
+    let keep = false;
+    try {
+      const attempts = await storeOp(() =>
+        store.increment(rateLimitKeys.appAttempts(guideId, beneficiaryId), policy.ttlSeconds * 1000, nowMs),
+      );
+      if (attempts.count > policy.maxAttempts) return await locked();
+      const record = await storeOp(() => store.getAppSecret(beneficiaryId));
+      if (!record) return { ok: false, reason: "not_found" };
+      const matched = await this.#match(record, code, nowMs);
+      if (matched < 0) {
+        keep = true; // a wrong guess: the reserved unit stays charged
+        const attemptsLeft = Math.max(0, policy.maxAttempts - attempts.count);
+        await this.#ctx.emit({ ...base, type: "token.rejected", reason: "mismatch", attemptsLeft }, nowMs);
+        if (attemptsLeft === 0)
+          await this.#ctx.emit({ ...base, type: "token.locked", reason: "mismatch" }, nowMs);
+        return { ok: false, reason: "mismatch", attemptsLeft };
+      }
+      const { stepSeconds, past } = appWindow(policy);
+      const expiresAtMs = (matched + past + 1) * stepSeconds * 1000;
+      const first = await storeOp(() =>
+        store.claimOnce(rateLimitKeys.totpStep(beneficiaryId, matched), expiresAtMs, nowMs),
+      );
+      const tokenId = `totp-${matched}`;
+      if (!first) {
+        // ASVS 2.9.4: a replayed code is refused and logged.
+        await this.#ctx.emit({ ...base, type: "token.rejected", tokenId, reason: "consumed" }, nowMs);
+        return { ok: false, reason: "consumed" };
+      }
+      await this.#ctx.emit({ ...base, type: "token.verified", tokenId }, nowMs);
+      return {
+        ok: true,
+        receipt: { tokenId, guideId, providerId, beneficiaryId, code, verifiedAtMs: nowMs, mode: "app" },
+      };
+    } finally {
+      // Not a wrong guess (right, replayed, refused unseen, or an error): the reserved unit goes back.
+      if (!keep) await storeOp(() => releaseFailure(store, beneficiaryId, nowMs)).catch(() => {});
+    }
+  }
+
+  /** The step whose code matches (`-1` for none); re-encrypts a record found under an older key. */
+  async #match(record: AppSecretRecord, code: string, nowMs: number): Promise<number> {
+    const { beneficiaryId } = record;
+    const secret = await this.#decrypt(record.keyId, record.ciphertext, beneficiaryId);
+    try {
+      const { stepSeconds, past, future } = appWindow(this.#ctx.policy);
+      const check = verifyTotp(secret, code, {
+        timeMs: nowMs,
+        periodSeconds: stepSeconds,
+        digits: this.#ctx.policy.app.digits,
+        algorithm: "SHA1",
+        window: { past, future },
+      });
+      if (record.keyId !== this.#currentKey().id) {
+        // Lazy rotation: re-encrypt under the current key.
+        const rewrapped = await this.#encrypt(secret, beneficiaryId);
+        await storeOp(() => this.#ctx.store.putAppSecret({ ...record, ...rewrapped }));
+      }
+      return check.valid ? check.step : -1;
+    } finally {
+      secret.fill(0);
+    }
   }
 }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CodeHasher, generateCode } from "../_internal/codes.js";
 import { RandomPool, randomId } from "../_internal/ids.js";
+import { idProblem } from "../_internal/text.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
 import { takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
@@ -171,7 +172,13 @@ export function storeOp<T>(op: () => Promise<T>): Promise<T> {
 
 // ------------------------------------------------------------------ input schemas
 
-const idSchema = z.string().min(1).max(128);
+/** An id or a short text (an address, a reason): 1 to `max` characters, well formed, no control character. */
+const cleanText = (max: number) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = idProblem(value, max);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
+const idSchema = cleanText(128);
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function isCalendarDate(text: string): boolean {
@@ -182,9 +189,9 @@ function isCalendarDate(text: string): boolean {
   return !(m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0)));
 }
 const contactSchema = z.object({
-  id: z.string().min(1).max(64),
+  id: cleanText(64),
   channel: z.enum(["app", "sms", "whatsapp", "email"]),
-  address: z.string().min(1).max(320),
+  address: cleanText(320),
 });
 /** The zod schema of a beneficiary or guardian. */
 export const personSchema = z.object({
@@ -199,14 +206,14 @@ const issueSchema = z.object({
   guide: z.object({ id: idSchema, providerId: idSchema }),
   beneficiary: personSchema,
   guardian: personSchema.optional(),
-  contactId: z.string().min(1).max(64).optional(),
+  contactId: cleanText(64).optional(),
   channel: z.enum(["app", "sms", "whatsapp", "email"]).optional(),
 });
-const revokeSchema = z.object({ guideId: idSchema, reason: z.string().min(1).max(64) });
+const revokeSchema = z.object({ guideId: idSchema, reason: cleanText(64) });
 const reportSchema = z.object({ guideId: idSchema, beneficiaryId: idSchema });
 const historySchema = z.object({
   limit: z.int().min(1).max(1000).optional(),
-  before: z.string().min(1).max(128).optional(),
+  before: cleanText(128).optional(),
 });
 
 /** Parses with zod; a failure becomes `InvalidArgumentError` listing every field (never the values). */
@@ -264,6 +271,7 @@ function assertStore(store: unknown): asserts store is TokenStore {
     "revoke",
     "get",
     "increment",
+    "decrement",
     "peek",
     "claimOnce",
     "appendEvent",

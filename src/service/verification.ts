@@ -6,8 +6,9 @@
  */
 import { normalizeCandidate } from "../_internal/codes.js";
 import { constantTimeEqualString } from "../_internal/constant-time.js";
+import { idProblem } from "../_internal/text.js";
 import { InvalidArgumentError } from "../errors.js";
-import { recordFailure } from "../policy/rate-limit.js";
+import { recordFailure, recordProviderFailure } from "../policy/rate-limit.js";
 import type { VerificationReceipt } from "../ports/receipt.js";
 import type { AttemptResult } from "../ports/store.js";
 import { type ServiceContext, storeOp } from "./token-service.js";
@@ -49,10 +50,13 @@ export function assertVerifyShape(input: unknown, fields: readonly string[]): vo
   const issues: { path: string; message: string }[] = [];
   for (const field of fields) {
     const value = record[field];
-    if (typeof value !== "string") issues.push({ path: field, message: "expected a string" });
-    else if (field !== "code" && (value.length === 0 || value.length > MAX_ID)) {
-      issues.push({ path: field, message: `expected 1 to ${MAX_ID} characters` });
-    }
+    const problem =
+      typeof value !== "string"
+        ? "expected a string"
+        : field === "code"
+          ? undefined
+          : idProblem(value, MAX_ID);
+    if (problem !== undefined) issues.push({ path: field, message: problem });
   }
   if (issues.length > 0) throw new InvalidArgumentError("invalid verification input", issues);
 }
@@ -108,9 +112,27 @@ export async function verifyCode(ctx: ServiceContext, input: VerifyInput): Promi
     };
   }
   if (result.outcome === "mismatch" || result.outcome === "wrong_provider") {
-    await storeOp(() => recordFailure(store, ctx.policy, token.beneficiaryId, nowMs));
+    // A wrong code is the beneficiary's failure. A code presented by another provider is not: anyone who
+    // knows a guide id could otherwise lock the beneficiary out. It costs the token an attempt (the store
+    // counted it) and goes on the presenting provider's own counter.
+    let providerFailures: number | undefined;
+    if (result.outcome === "mismatch") {
+      await storeOp(() => recordFailure(store, ctx.policy, token.beneficiaryId, nowMs));
+    } else {
+      providerFailures = (await storeOp(() => recordProviderFailure(store, ctx.policy, providerId, nowMs)))
+        .count;
+    }
     const attemptsLeft = result.attemptsLeft;
-    await ctx.emit({ ...base, type: "token.rejected", reason: result.outcome, attemptsLeft }, nowMs);
+    await ctx.emit(
+      {
+        ...base,
+        type: "token.rejected",
+        reason: result.outcome,
+        attemptsLeft,
+        ...(providerFailures === undefined ? {} : { providerFailures }),
+      },
+      nowMs,
+    );
     if (attemptsLeft === 0) await ctx.emit({ ...base, type: "token.locked", reason: result.outcome }, nowMs);
     return { ok: false, reason: result.outcome, attemptsLeft };
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, NewToken, StoredToken, TokenStore } from "../ports/store.js";
 
@@ -451,6 +452,45 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.peek("k:a", T0)).toEqual({ count: 2, resetAtMs: T0 + MINUTE });
       });
 
+      it("decrement takes one hit back in the window, never below 0, and leaves a past window alone", async ({
+        store,
+      }) => {
+        expect(await store.decrement("d", T0)).toEqual({ count: 0, resetAtMs: 0 });
+        expect(await store.peek("d", T0)).toEqual({ count: 0, resetAtMs: 0 });
+        await store.increment("d", MINUTE, T0);
+        await store.increment("d", MINUTE, T0 + 1);
+        expect(await store.decrement("d", T0 + 2)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+        expect(await store.decrement("d", T0 + 3)).toEqual({ count: 0, resetAtMs: T0 + MINUTE });
+        expect(await store.decrement("d", T0 + 4)).toEqual({ count: 0, resetAtMs: T0 + MINUTE });
+        // The window does not move: the next hit still ends at T0 + MINUTE.
+        expect(await store.increment("d", MINUTE, T0 + 5)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+        expect(await store.decrement("d", T0 + MINUTE)).toEqual({ count: 0, resetAtMs: 0 });
+        expect(await store.increment("d", MINUTE, T0 + MINUTE)).toEqual({
+          count: 1,
+          resetAtMs: T0 + 2 * MINUTE,
+        });
+      });
+
+      it("a burst of reservations (increment, give back past the limit) keeps exactly the limit", async ({
+        stores,
+      }) => {
+        const all = await stores(instances);
+        const limit = 10;
+        const granted = await Promise.all(
+          Array.from({ length: 60 }, async (_, i) => {
+            const s = all[i % all.length]!;
+            const state = await s.increment("budget", MINUTE, T0);
+            if (state.count <= limit) return true;
+            await s.decrement("budget", T0);
+            return false;
+          }),
+        );
+        expect(`${granted.filter(Boolean).length} reservations granted of 60 with a limit of ${limit}`).toBe(
+          `${limit} reservations granted of 60 with a limit of ${limit}`,
+        );
+        expect(await all[0]!.peek("budget", T0)).toEqual({ count: limit, resetAtMs: T0 + MINUTE });
+      });
+
       it("concurrent increments are all counted", async ({ stores }) => {
         const all = await stores(instances);
         const results = await Promise.all(
@@ -626,6 +666,42 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         }
         expect(await store.get("a:b:")).toBeUndefined();
         expect(await store.get("{a}")).toBeUndefined();
+      });
+
+      it("the token service's exact counter and claim keys, built from hostile ids, round-trip apart", async ({
+        store,
+      }) => {
+        // Every key below has the shape a real service sends (its own key builders); the ids are hostile, and
+        // one holds the NUL that a service refuses as an id but that must not break a key either.
+        const ids = [...HOSTILE_IDS.filter((id) => id.length <= 128), "x".repeat(128), "a\u0000b", "a%00b"];
+        const keys = new Set<string>();
+        for (const id of ids) {
+          for (const key of [
+            rateLimitKeys.cooldown(id),
+            rateLimitKeys.sends(id),
+            rateLimitKeys.failures(id),
+            rateLimitKeys.providerFailures(id),
+            rateLimitKeys.appAttempts(id, id),
+            rateLimitKeys.appAttempts(id, "b"),
+            rateLimitKeys.appAttempts("g", id),
+          ]) {
+            keys.add(key);
+          }
+        }
+        let n = 0;
+        for (const key of keys) {
+          n++;
+          for (let i = 0; i < 2; i++) await store.increment(key, MINUTE, T0);
+          expect(await store.decrement(key, T0)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+          const claim = rateLimitKeys.totpStep(key, n);
+          expect(await store.claimOnce(claim, T0 + MINUTE, T0)).toBe(true);
+        }
+        n = 0;
+        for (const key of keys) {
+          n++;
+          expect(await store.peek(key, T0)).toEqual({ count: 1, resetAtMs: T0 + MINUTE });
+          expect(await store.claimOnce(rateLimitKeys.totpStep(key, n), T0 + MINUTE, T0)).toBe(false);
+        }
       });
     });
 

@@ -45,6 +45,7 @@ export function contractOperations(
     ["revoke", () => store.revoke(guideId, nowMs)],
     ["get", () => store.get(guideId)],
     ["increment", () => store.increment(`${guideId}-c`, 1000, nowMs)],
+    ["decrement", () => store.decrement(`${guideId}-c`, nowMs)],
     ["peek", () => store.peek(`${guideId}-c`, nowMs)],
     ["claimOnce", () => store.claimOnce(`${guideId}-o`, nowMs + 1000, nowMs)],
     [

@@ -233,13 +233,9 @@ describe("issue", () => {
     for (let g = 0; g < 2; g++) {
       await tokens.issue({ guide: guide(`g${g}`), beneficiary: ben });
       const code = outbox.lastCodeFor(ben.id)!;
-      const tries = g === 0 ? 5 : 4; // 5 mismatches lock g0; 4 wrong_provider on g1 → 9 failures
+      const tries = g === 0 ? 5 : 4; // 5 mismatches lock g0; 4 on g1 → 9 failures
       for (let i = 0; i < tries; i++) {
-        const r = await tokens.verify({
-          guideId: `g${g}`,
-          providerId: g === 0 ? "prov-1" : "other",
-          code: g === 0 ? wrong(code) : code,
-        });
+        const r = await tokens.verify({ guideId: `g${g}`, providerId: "prov-1", code: wrong(code) });
         expect(r.ok).toBe(false);
       }
     }
@@ -345,6 +341,37 @@ describe("verify", () => {
       attemptsLeft: 3,
     });
     expect((await tokens.verify({ guideId: "guide-1", providerId: "prov-1", code })).ok).toBe(true);
+  });
+
+  it("wrong_provider charges the token and the presenting provider, never the beneficiary's budget", async () => {
+    const { tokens, outbox, clock, events } = setup();
+    const ben = adult();
+    // 4 guides × 5 presentations by an intruder: 20 wrong_provider, each token locked, the beneficiary free.
+    for (let g = 0; g < 4; g++) {
+      await tokens.issue({ guide: guide(`wp${g}`), beneficiary: ben });
+      const code = outbox.lastCodeFor(ben.id)!;
+      for (let i = 0; i < 5; i++) {
+        expect(await tokens.verify({ guideId: `wp${g}`, providerId: "intruder", code })).toMatchObject({
+          reason: "wrong_provider",
+          attemptsLeft: 4 - i,
+        });
+      }
+      expect(await tokens.verify({ guideId: `wp${g}`, providerId: "prov-1", code })).toEqual({
+        ok: false,
+        reason: "locked",
+      });
+      clock.advance(61_000);
+    }
+    const counts = events
+      .filter((e) => e.type === "token.rejected" && e.reason === "wrong_provider")
+      .map((e) => [e.providerId, e.providerFailures]);
+    expect(counts).toHaveLength(20);
+    expect(counts.at(-1)).toEqual(["intruder", 20]);
+    expect(new Set(counts.map(([p]) => p))).toEqual(new Set(["intruder"]));
+    // The beneficiary can still get a code and confirm the attendance.
+    await tokens.issue({ guide: guide("wp-ok"), beneficiary: ben });
+    const code = outbox.lastCodeFor(ben.id)!;
+    expect((await tokens.verify({ guideId: "wp-ok", providerId: "prov-1", code })).ok).toBe(true);
   });
 
   it("a code never confirms another guide", async () => {
@@ -467,6 +494,36 @@ describe("revoke, reportUnrequested, history", () => {
     const page1 = await tokens.history("ben-1", { limit: 2 });
     const page2 = await tokens.history("ben-1", { limit: 2, before: page1[1]!.id });
     expect([...page1, ...page2].map((e) => e.id)).toEqual(all.slice(0, 4).map((e) => e.id));
+  });
+});
+
+describe("ids", () => {
+  const BAD = ["G-\ud800", "G-\udbff", "\udc00", "G\u0000", "G\r\nX-Header: 1"];
+  it("every entry point refuses an ill-formed or control-character id with InvalidArgumentError", async () => {
+    const { tokens, store } = setup();
+    for (const bad of BAD) {
+      const calls: Array<() => Promise<unknown>> = [
+        () => tokens.issue({ guide: guide(bad), beneficiary: adult() }),
+        () => tokens.issue({ guide: guide("g", bad), beneficiary: adult() }),
+        () => tokens.issue({ guide: guide(), beneficiary: adult(bad) }),
+        () => tokens.issue({ guide: guide(), beneficiary: adult(), contactId: bad }),
+        () => tokens.verify({ guideId: bad, providerId: "p", code: "123456" }),
+        () => tokens.verify({ guideId: "g", providerId: bad, code: "123456" }),
+        () => tokens.revoke({ guideId: bad, reason: "cancelled" }),
+        () => tokens.revoke({ guideId: "g", reason: bad }),
+        () => tokens.reportUnrequested({ guideId: bad, beneficiaryId: "b" }),
+        () => tokens.history(bad),
+        () => tokens.history("b", { before: bad }),
+      ];
+      for (const call of calls) await expect(call()).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(JSON.stringify(store.debugSnapshot())).not.toContain("\\ud8");
+    // Two distinct well-formed ids stay apart (and two lone surrogates can no longer meet as U+FFFD).
+    await tokens.issue({ guide: guide("G-\u{1F600}"), beneficiary: adult() });
+    expect(await tokens.verify({ guideId: "G-\ufffd", providerId: "prov-1", code: "123456" })).toEqual({
+      ok: false,
+      reason: "not_found",
+    });
   });
 });
 
