@@ -73,9 +73,6 @@ export const tokenPolicySchema = z.strictObject({
     .refine((app) => (app.pastSteps ?? app.windowSteps) + (app.futureSteps ?? app.windowSteps) + 1 <= 16, {
       error: "at most 16 steps may be accepted per code (pastSteps + futureSteps + 1)",
     })
-    .refine((app) => ((app.pastSteps ?? app.windowSteps) + 1) * app.stepSeconds <= 86_400, {
-      error: "an app code may not stay valid longer than a day ((pastSteps + 1) × stepSeconds)",
-    })
     .prefault({}),
 });
 

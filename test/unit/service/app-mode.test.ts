@@ -10,8 +10,8 @@ const KEY_B = { id: "key-b", key: new Uint8Array(32).fill(2) };
 function secretOf(uri: string): string {
   return new URL(uri).searchParams.get("secret")!;
 }
-function totpAt(secret: string, ms: number): string {
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+function totpAt(secret: string, ms: number, period = 30): string {
+  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period }).generate({
     timestamp: ms,
   });
 }
@@ -130,5 +130,41 @@ describe("app mode", () => {
       ok: false,
       reason: "not_found",
     });
+  });
+
+  it("a 30-minute app code (Unimed): step 300 s, 6 past steps, 1 future step; valid to the last ms", async () => {
+    const policy = { app: { stepSeconds: 300, pastSteps: 6, futureSteps: 1 } };
+    const { tokens, clock } = setup({ secretsKey: KEY_A, policy });
+    const { secret, otpauthUri } = await tokens.enrollApp(adult());
+    expect(otpauthUri).toContain("period=300");
+    const stepMs = 300_000;
+    const step = Math.floor(clock.now() / stepMs);
+    const shownAt = (step + 1) * stepMs - 1; // the last millisecond of its step: the worst case
+    const code = totpAt(secret, shownAt, 300);
+    const v = (guideId: string) =>
+      tokens.verifyAppCode({ guideId, providerId: "p", beneficiaryId: "ben-1", code });
+    clock.set(shownAt + 30 * 60_000); // 30 minutes after it appeared: still valid
+    expect((await v("g-late")).ok).toBe(true);
+    // A second code of the same step is a replay; the last accepted instant is (step + 7) × 300 s − 1 ms.
+    expect(await v("g-again")).toEqual({ ok: false, reason: "consumed" });
+    const other = setup({ secretsKey: KEY_A, policy });
+    const enrolled = await other.tokens.enrollApp(adult("ben-2"));
+    const c2 = totpAt(enrolled.secret, shownAt, 300);
+    const v2 = (guideId: string) =>
+      other.tokens.verifyAppCode({ guideId, providerId: "p", beneficiaryId: "ben-2", code: c2 });
+    other.clock.set((step + 7) * stepMs);
+    expect(await v2("g-1ms-past")).toMatchObject({ ok: false, reason: "mismatch" });
+    other.clock.set((step + 7) * stepMs - 1);
+    expect((await v2("g-at-edge")).ok).toBe(true);
+  });
+
+  it("refuses an app window that accepts more than 16 steps per code", () => {
+    const make = (app: Record<string, number>) => () =>
+      setup({ secretsKey: KEY_A, policy: { app } as never });
+    expect(make({ stepSeconds: 60, pastSteps: 13, futureSteps: 3 })).toThrow(ConfigError);
+    expect(make({ stepSeconds: 60, pastSteps: 12, futureSteps: 3 })).not.toThrow();
+    expect(make({ stepSeconds: 3600, windowSteps: 3, pastSteps: 13 })).toThrow(ConfigError);
+    expect(make({ stepSeconds: 3601 })).toThrow(ConfigError);
+    expect(make({ stepSeconds: 1800, pastSteps: 1, futureSteps: 1 })).not.toThrow();
   });
 });
