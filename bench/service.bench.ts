@@ -17,7 +17,7 @@ import type { Channel, TokenMessage } from "../src/ports/notifier.js";
 import type { CounterState } from "../src/ports/store.js";
 import { createTokenService } from "../src/service/token-service.js";
 
-const PEPPER = "bench-pepper-0123456789abcdef-0123456789";
+const PEPPER = "bNcH7vQ2zR8wN4tK6jH0cB3sL9dF5gY1aU7iO4qWxE2=";
 const TARGET_PAIRS_PER_S = 100_000;
 const TARGET_TOKEN_BYTES = 300;
 const TARGET_EVENT_BYTES = 200;

@@ -36,7 +36,7 @@ const outbox = new OutboxNotifier();
 const tokens = createTokenService({
   store: new MemoryTokenStore(),
   notifier: outbox,
-  pepper: "demo-pepper-not-for-production-0123456789",
+  pepper: "dEm0Pq8vZ3xR7wN1tK5jH9cB2sL6dF0gY4aU8iO3qWr=", // demo only: use openssl rand -base64 32
   clock,
   policy: { operatorName: "Plano Demo" },
 });

@@ -26,7 +26,7 @@ async function attendance(name: string, store: TokenStore): Promise<void> {
   const tokens = createTokenService({
     store,
     notifier: outbox,
-    pepper: process.env.PEPPER ?? "example-pepper-".repeat(3),
+    pepper: process.env.HEALTH_TOKEN_PEPPER ?? "eX4mPl3vQ8zR2wN6tK0jH5cB9sL1dF7gY3aU8iO2qWe=", // openssl rand -base64 32
   });
   const beneficiary = {
     id: `BEN-${run}`,

@@ -12,6 +12,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { normalizeCandidate } from "../_internal/codes.js";
 import { base64urlDecode, base64urlEncode } from "../_internal/ids.js";
+import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, InvalidArgumentError } from "../errors.js";
 import { base32Encode, buildOtpauthUri, verifyTotp } from "../otp/index.js";
@@ -75,8 +76,10 @@ function resolveKeys(option: SecretsKeyOption | undefined): ResolvedKey[] {
   const keys = list.map((entry, i): ResolvedKey => {
     const raw = entry instanceof Uint8Array ? entry : entry?.key;
     if (!(raw instanceof Uint8Array) || raw.length !== 32) {
-      throw new ConfigError(`secretsKey ${i} must be 32 bytes (AES-256)`);
+      throw new ConfigError(`secretsKey ${i} must be 32 bytes (AES-256); ${MAKE_A_KEY}`);
     }
+    const weak = weakKeyProblem(raw);
+    if (weak !== undefined) throw new ConfigError(`secretsKey ${i} is weak: ${weak}; ${MAKE_A_KEY}`);
     const id = entry instanceof Uint8Array ? keyFingerprint(raw) : entry.id;
     if (typeof id !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
       throw new ConfigError(`secretsKey ${i} has an invalid id`);

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CodeHasher, generateCode } from "../_internal/codes.js";
 import { RandomPool, randomId } from "../_internal/ids.js";
+import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
 import { takeIssue } from "../policy/rate-limit.js";
@@ -26,7 +27,11 @@ import {
 } from "./delivery.js";
 import { type VerifyInput, type VerifyResult, verifyCode } from "./verification.js";
 
-/** A pepper: at least 32 bytes (a string counts its UTF-8 bytes). */
+/**
+ * A pepper: at least 32 random bytes, or a text of at least 43 characters such as the output of
+ * `openssl rand -base64 32`. Clearly non-random keys (a zeroed buffer, a repeated character, a counting
+ * sequence) are refused with `ConfigError`.
+ */
 export type Pepper = string | Uint8Array;
 
 /** Options of {@link createTokenService}. */
@@ -259,8 +264,11 @@ function toPepperBytes(pepper: Pepper, index: number): Uint8Array {
         ? pepper
         : undefined;
   if (bytes === undefined) throw new ConfigError(`pepper ${index} must be a string or a Uint8Array`);
-  if (bytes.length < 32)
-    throw new ConfigError(`pepper ${index} must be at least 32 bytes (got ${bytes.length})`);
+  if (bytes.length < 32) {
+    throw new ConfigError(`pepper ${index} must be at least 32 bytes (got ${bytes.length}); ${MAKE_A_KEY}`);
+  }
+  const weak = weakKeyProblem(typeof pepper === "string" ? pepper : bytes);
+  if (weak !== undefined) throw new ConfigError(`pepper ${index} is weak: ${weak}; ${MAKE_A_KEY}`);
   return bytes;
 }
 

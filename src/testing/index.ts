@@ -13,7 +13,7 @@
  *
  * const clock = new FakeClock();
  * const outbox = new OutboxNotifier();
- * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: "x".repeat(32), clock });
+ * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: process.env.HEALTH_TOKEN_PEPPER!, clock });
  * await tokens.issue({ guide: { id: "G-1", providerId: "P-1" }, beneficiary });
  * const result = await tokens.verify({ guideId: "G-1", providerId: "P-1", code: outbox.lastCodeFor(beneficiary.id)! });
  * ```

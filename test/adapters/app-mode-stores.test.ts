@@ -11,10 +11,11 @@ import { createTokenService, type TokenService } from "../../src/service/token-s
 import { FakeClock, OutboxNotifier } from "../../src/testing/fakes.js";
 import { describeWithService } from "../helpers/services.js";
 import { type Backend, type OpenedStore, storeMatrix } from "../helpers/store-matrix.js";
+import { testKey } from "../unit/service/helpers.js";
 
 const PEPPER = "app-mode-pepper:Zq8#vR2!mW5^tY7&uI9*oP0(aS3)dF6";
-const KEY_A = Uint8Array.from({ length: 32 }, (_, i) => (i * 73 + 11) % 251);
-const KEY_B = { id: "key-b", key: Uint8Array.from({ length: 32 }, (_, i) => (i * 131 + 7) % 241) };
+const KEY_A = testKey("app-mode-stores A");
+const KEY_B = { id: "key-b", key: testKey("app-mode-stores B") };
 const T0 = Date.UTC(2026, 10, 23, 12);
 const HOSTILE_IDS = ["g\"'{x}", "{tag}", "g:1:2", "g 1", "ç-guia-ü 😀", "x".repeat(128), "a%00b", "a%2500b"];
 

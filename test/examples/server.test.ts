@@ -36,7 +36,7 @@ describe("examples/server over real HTTP", () => {
   const tokens = createTokenService({
     store: new MemoryTokenStore(),
     notifier: outbox,
-    pepper: "p".repeat(32),
+    pepper: "kQ7vZ2xR9mT4wL8pB3nY6cF1hJ5sD0gA7eU2iO9qWzM=",
     clock,
   });
   let server: ServerType;

@@ -25,7 +25,7 @@ function setup() {
   const tokens = createTokenService({
     store: new MemoryTokenStore(),
     notifier: outbox,
-    pepper: "f".repeat(32),
+    pepper: "kQ7vZ2xR9mT4wL8pB3nY6cF1hJ5sD0gA7eU2iO9qWzM=",
     clock,
   });
   const guide = (id: string, provider = "PRV-9") =>

@@ -2,10 +2,10 @@ import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/errors.js";
 import { createTokenService } from "../../../src/service/token-service.js";
-import { adult, PEPPER, setup } from "./helpers.js";
+import { adult, PEPPER, setup, testKey } from "./helpers.js";
 
-const KEY_A = new Uint8Array(32).fill(1);
-const KEY_B = { id: "key-b", key: new Uint8Array(32).fill(2) };
+const KEY_A = testKey("secrets key A");
+const KEY_B = { id: "key-b", key: testKey("secrets key B") };
 
 function secretOf(uri: string): string {
   return new URL(uri).searchParams.get("secret")!;

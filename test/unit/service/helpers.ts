@@ -1,9 +1,15 @@
+import { createHash } from "node:crypto";
 import { MemoryTokenStore } from "../../../src/adapters/memory.js";
 import type { PersonInput } from "../../../src/service/delivery.js";
 import { createTokenService, type TokenServiceOptions } from "../../../src/service/token-service.js";
 import { FakeClock, OutboxNotifier, seededRandom } from "../../../src/testing/fakes.js";
 
-export const PEPPER = "test-pepper-0123456789abcdef-0123456789";
+/** A 32-byte test key derived from a label (SHA-256): random-looking, so the weak-key check accepts it. */
+export function testKey(label: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(label).digest());
+}
+
+export const PEPPER = "tP4rX8vN2qK6zW0mH3jB7cL9sF1dG5yA2eR8uT6iO0w=";
 export const T0 = Date.UTC(2026, 10, 23, 12); // 09:00 in Brasília
 export const MIN = 60_000;
 

@@ -19,13 +19,66 @@ import { adult, guide, MIN, makeCpf, PEPPER, setup, T0 } from "./helpers.js";
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
 describe("configuration", () => {
-  it("refuses a pepper shorter than 32 bytes, and accepts exactly 32", () => {
+  it("refuses a pepper shorter than 32 bytes, and accepts 32 random bytes", () => {
     const base = { store: new MemoryTokenStore(), notifier: new OutboxNotifier() };
-    expect(() => createTokenService({ ...base, pepper: "x".repeat(31) })).toThrow(ConfigError);
     expect(() => createTokenService({ ...base, pepper: new Uint8Array(31) })).toThrow(ConfigError);
-    expect(() => createTokenService({ ...base, pepper: "x".repeat(32) })).not.toThrow();
-    // 11 two-byte characters + 10 ASCII = 32 bytes.
-    expect(() => createTokenService({ ...base, pepper: "ç".repeat(11) + "x".repeat(10) })).not.toThrow();
+    const random = crypto.getRandomValues(new Uint8Array(32));
+    expect(() => createTokenService({ ...base, pepper: random })).not.toThrow();
+    expect(() => createTokenService({ ...base, pepper: [PEPPER, random] })).not.toThrow();
+  });
+
+  it("refuses weak peppers and secrets keys with a ConfigError that says how to make a good one", () => {
+    const base = { store: new MemoryTokenStore(), notifier: new OutboxNotifier() };
+    const weakBytes = [
+      new Uint8Array(32),
+      new Uint8Array(32).fill(0xff),
+      Uint8Array.from({ length: 32 }, (_, i) => i), // a counting sequence
+      Uint8Array.from({ length: 64 }, (_, i) => i % 4), // four values repeated
+      new TextEncoder().encode("abcd".repeat(8)),
+    ];
+    const weakText = [
+      "a".repeat(32),
+      "0".repeat(32),
+      "x".repeat(64),
+      "test-pepper-0123456789abcdef-0123456789", // 39 printable characters: under 43
+      "0123456789".repeat(5), // a pattern
+      "abababababababababababababababababababababab",
+    ];
+    for (const pepper of [...weakBytes, ...weakText]) {
+      const error = (() => {
+        try {
+          createTokenService({ ...base, pepper });
+        } catch (e) {
+          return e;
+        }
+      })() as ConfigError;
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain("openssl rand -base64 32");
+      expect(error.message).not.toContain(typeof pepper === "string" ? pepper : "\u0000");
+    }
+    // The second pepper of a rotation is checked too; a secrets key likewise.
+    expect(() => createTokenService({ ...base, pepper: [PEPPER, "a".repeat(44)] })).toThrow(ConfigError);
+    for (const key of weakBytes.filter((k) => k.length === 32)) {
+      expect(() => createTokenService({ ...base, pepper: PEPPER, secretsKey: key })).toThrow(/openssl rand/);
+      expect(() => createTokenService({ ...base, pepper: PEPPER, secretsKey: { id: "k1", key } })).toThrow(
+        ConfigError,
+      );
+    }
+    // Real keys pass: base64 and hex from openssl, 32 random bytes.
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const b64 = Buffer.from(bytes).toString("base64");
+    const hex = Buffer.from(bytes).toString("hex");
+    for (const pepper of [b64, hex, bytes]) {
+      expect(() => createTokenService({ ...base, pepper, secretsKey: bytes })).not.toThrow();
+    }
+  });
+
+  it("weak-key check: 10,000 random 32-byte keys and their base64/hex forms all pass", () => {
+    const base = { store: new MemoryTokenStore(), notifier: new OutboxNotifier() };
+    for (let i = 0; i < 10_000; i++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      createTokenService({ ...base, pepper: [bytes, Buffer.from(bytes).toString("hex")], secretsKey: bytes });
+    }
   });
 
   it("refuses a bad policy with ConfigError and a store without the contract", () => {
@@ -440,7 +493,7 @@ describe("verify", () => {
   });
 
   it("pepper rotation: a code hashed under the old pepper verifies while both are configured", async () => {
-    const old = "old-pepper-0123456789abcdef-0123456789";
+    const old = "oLdPq8vZ3xR7wN1tK5jH9cB2sL6dF0gY4aU8iO3qWt=";
     const a = setup({ pepper: old });
     await a.tokens.issue({ guide: guide(), beneficiary: adult() });
     const code = a.outbox.lastCodeFor("ben-1")!;
