@@ -27,6 +27,7 @@ export {
   tokenPolicySchema,
 } from "../policy/token-policy.js";
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
+export * from "./attendance/index.js";
 export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
 export {
   createTokenService,

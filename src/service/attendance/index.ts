@@ -1,0 +1,8 @@
+/**
+ * The attendance desk (re-exported by the root entry).
+ *
+ * @module
+ */
+export type { AttendanceDesk, AttendanceDeskOptions } from "./desk.js";
+export { everyGuideRequiresToken, type TokenRollout, tokenRequiredFor } from "./rollout.js";
+export type * from "./types.js";
