@@ -9,6 +9,7 @@ export {
   MemoryTokenStore,
   type MemoryTokenStoreOptions,
 } from "../adapters/memory.js";
+export { MemoryGuideRepository } from "../adapters/memory-guides.js";
 // The public contact helpers (phone E.164 normalization, e-mail validation, masks).
 export {
   maskContact,
@@ -19,6 +20,11 @@ export {
   normalizeEmail,
   normalizePhone,
 } from "../contacts.js";
+export {
+  contextForChannel,
+  DEFAULT_MESSAGE_CONTEXT,
+  type MessageContextPolicy,
+} from "../messages/context.js";
 export {
   DEFAULT_POLICY,
   resolvePolicy,
@@ -35,6 +41,7 @@ export {
   type IssueInput,
   type IssueResult,
   type Pepper,
+  type ReportUnrequestedInput,
   type RevokeInput,
   type RevokeResult,
   type TokenService,

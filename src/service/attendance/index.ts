@@ -3,6 +3,6 @@
  *
  * @module
  */
-export type { AttendanceDesk, AttendanceDeskOptions } from "./desk.js";
+export { type AttendanceDesk, type AttendanceDeskOptions, createAttendanceDesk } from "./desk.js";
 export { everyGuideRequiresToken, type TokenRollout, tokenRequiredFor } from "./rollout.js";
 export type * from "./types.js";
