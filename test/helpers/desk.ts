@@ -11,6 +11,7 @@ import {
   MemoryTokenStore,
   type PersonInput,
   type TokenServiceOptions,
+  type TokenStore,
 } from "../../src/index.js";
 import { FakeClock, OutboxNotifier } from "../../src/testing/index.js";
 
@@ -20,6 +21,7 @@ export const DESK_T0 = Date.UTC(2026, 10, 23, 13, 0, 0);
 /** Options of {@link deskFixture}. */
 export interface DeskFixtureOptions extends Partial<Omit<AttendanceDeskOptions, "tokens" | "clock">> {
   readonly guides?: GuideRepository;
+  readonly store?: TokenStore;
   readonly service?: Partial<Omit<TokenServiceOptions, "store" | "notifier" | "pepper" | "clock">>;
 }
 
@@ -27,7 +29,7 @@ export interface DeskFixtureOptions extends Partial<Omit<AttendanceDeskOptions, 
 export function deskFixture(options: DeskFixtureOptions = {}) {
   const clock = new FakeClock(DESK_T0);
   const outbox = new OutboxNotifier();
-  const store = new MemoryTokenStore();
+  const store = options.store ?? new MemoryTokenStore();
   const tokens = createTokenService({
     store,
     notifier: outbox,
@@ -35,7 +37,7 @@ export function deskFixture(options: DeskFixtureOptions = {}) {
     clock,
     ...options.service,
   });
-  const { service: _service, ...deskOptions } = options;
+  const { service: _service, store: _store, ...deskOptions } = options;
   const guides = options.guides ?? new MemoryGuideRepository();
   const desk = createAttendanceDesk({ ...deskOptions, tokens, guides, clock });
   return { clock, outbox, store, tokens, guides, desk };
