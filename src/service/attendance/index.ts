@@ -4,5 +4,6 @@
  * @module
  */
 export { type AttendanceDesk, type AttendanceDeskOptions, createAttendanceDesk } from "./desk.js";
+export { attendanceLifecycleDiagram, DESK_CALL_OF_EVENT } from "./diagram.js";
 export { everyGuideRequiresToken, type TokenRollout, tokenRequiredFor } from "./rollout.js";
 export type * from "./types.js";
