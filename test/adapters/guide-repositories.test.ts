@@ -69,6 +69,20 @@ function raceSuite(name: string, make: () => Promise<{ guides: GuideRepository; 
       expect(await guides.list({ cardNumber: "0000" })).toEqual([]);
     });
 
+    it("keeps a dependent's code in the guardian's history on this store", async () => {
+      const { guides, store } = await make();
+      const { desk, tokens } = deskFixture({ guides, ...(store ? { store } : {}) });
+      const minor = { id: "BEN-MINOR", birthDate: "2016-03-01", contacts: [] };
+      await desk.open({ guide: guideInput("R-5"), beneficiaryId: minor.id });
+      await desk.authorize({ guideId: "R-5", senha: "CO2026000005", validUntil: "2026-12-31" });
+      await desk.requestToken({ guideId: "R-5", beneficiary: minor, guardian: adult("BEN-GUARDIAN") });
+      const seen = await tokens.history("BEN-GUARDIAN");
+      expect(seen.map((e) => [e.type, e.dependentId])).toEqual([
+        ["token.delivered", "BEN-MINOR"],
+        ["token.issued", "BEN-MINOR"],
+      ]);
+    });
+
     it(`${RACERS} concurrent confirms with the code: exactly one wins`, async () => {
       const { guides, store } = await make();
       const { desk, outbox } = deskFixture({ guides, ...(store ? { store } : {}) });
