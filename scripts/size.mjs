@@ -1,6 +1,6 @@
-// Size budget of the browser bundle of `health-token/otp` (run by `npm run check`). Bundles two small programs
-// against src/otp/index.ts with esbuild (minified, browser platform, ESM), gzips them at level 9 and fails
-// (exit 1) when one is over its budget, or when tree-shaking left SHA-512 code in the SHA-1-only bundle.
+// Size budgets (run by `npm run check`) of the browser bundle of `health-token/otp` and of `health-token/http`.
+// Bundles two small programs against src/otp/index.ts with esbuild (minified, browser platform, ESM), gzips
+// them at level 9 and fails (exit 1) when one is over its budget, or when tree-shaking left SHA-512 code in the SHA-1-only bundle.
 // With `--json` it prints one JSON line instead (the figures `npm run bench` records in docs/benchmarks.md).
 
 import { gzipSync } from "node:zlib";
@@ -68,6 +68,34 @@ if (!hasSha512(all.text)) {
   log("size: SHA-512 code is present in the SHA-1-only bundle: tree-shaking failed");
 } else {
   log("size: SHA-512 code is absent from the SHA-1-only bundle (tree-shaken)");
+}
+// health-token/http: the handlers and what they pull from the service, its dependencies (zod, @noble/hashes)
+// left out; it must not import a node: module (it runs on any Fetch-standard runtime).
+{
+  const httpEntry = new URL("../src/http/index.ts", import.meta.url).pathname;
+  const budget = 8000;
+  const result = await build({
+    entryPoints: [httpEntry],
+    bundle: true,
+    minify: true,
+    platform: "neutral",
+    format: "esm",
+    target: "es2022",
+    external: ["zod", "@noble/hashes", "@noble/hashes/*"],
+    write: false,
+    logLevel: "silent",
+  });
+  const bytes = result.outputFiles[0].contents;
+  const gzip = gzipSync(bytes, { level: 9 }).length;
+  const ok = gzip <= budget;
+  if (!ok) failed = true;
+  log(
+    `size: health-token/http (deps external): ${bytes.length} B minified, ${gzip} B gzip -9 (budget ${budget} B) ${ok ? "ok" : "OVER BUDGET"}`,
+  );
+  if (/\bfrom\s*"node:|require\("node:/.test(new TextDecoder().decode(bytes))) {
+    failed = true;
+    log("size: health-token/http imports a node: module");
+  }
 }
 if (json) {
   const programsOut = sizes.map(({ name, budget, minified, gzip }) => ({ name, budget, minified, gzip }));

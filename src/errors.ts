@@ -18,7 +18,10 @@ export type HealthTokenErrorCode =
   | "RECIPIENT_UNAVAILABLE"
   | "DELIVERY_FAILED"
   | "STORE_UNAVAILABLE"
-  | "GUIDE_TRANSITION";
+  | "GUIDE_TRANSITION"
+  | "GUIDE_CONFLICT"
+  | "GUIDE_NOT_FOUND"
+  | "ATTENDANCE_REFUSED";
 
 /**
  * The base class of every error thrown by health-token.
@@ -237,6 +240,93 @@ export class GuideTransitionError extends HealthTokenError<"GUIDE_TRANSITION"> {
     );
     this.state = state;
     this.event = event;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Another step saved the guide first (optimistic concurrency): nothing was changed by this call. Load the
+ * guide again to see its current state; two attendants never both confirm or both bill one guide.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof GuideConflictError) return desk.get(e.guideId); }
+ * ```
+ */
+export class GuideConflictError extends HealthTokenError<"GUIDE_CONFLICT"> {
+  /** The guide. */
+  readonly guideId: string;
+  /** The version this call read and tried to replace. */
+  readonly expectedVersion: number;
+
+  /**
+   * @param guideId - the guide
+   * @param expectedVersion - the version the caller read
+   */
+  constructor(guideId: string, expectedVersion: number) {
+    super("GUIDE_CONFLICT", `guide ${guideId} changed since version ${expectedVersion}`, { scope: "desk" });
+    this.guideId = guideId;
+    this.expectedVersion = expectedVersion;
+  }
+}
+
+/**
+ * The desk has no guide with this id.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof GuideNotFoundError) res.status(404); }
+ * ```
+ */
+export class GuideNotFoundError extends HealthTokenError<"GUIDE_NOT_FOUND"> {
+  /** The guide id that was asked for. */
+  readonly guideId: string;
+
+  /** @param guideId - the guide id */
+  constructor(guideId: string) {
+    super("GUIDE_NOT_FOUND", `no guide ${guideId}`, { scope: "desk" });
+    this.guideId = guideId;
+  }
+}
+
+/** Why the desk refused a step that the guide machine alone would not refuse. */
+export type AttendanceRefusal =
+  | "not_confirmable"
+  | "token_not_required"
+  | "token_required"
+  | "eligibility_required"
+  | "not_eligible"
+  | "wrong_beneficiary"
+  | "wrong_provider";
+
+/**
+ * The desk refused a step by its own rules: a code for a guide that cannot be confirmed now
+ * (`not_confirmable`) or needs none (`token_not_required`), a confirmation without proof where a token is
+ * required (`token_required`), an authorization without a positive eligibility check where one is required
+ * (`eligibility_required`, `not_eligible`), another beneficiary or provider than the guide's. Nothing changed.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof AttendanceRefusedError && e.reason === "not_confirmable") showState(); }
+ * ```
+ */
+export class AttendanceRefusedError extends HealthTokenError<"ATTENDANCE_REFUSED"> {
+  /** The guide. */
+  readonly guideId: string;
+  /** Its state. */
+  readonly state: string;
+  /** Why. */
+  readonly reason: AttendanceRefusal;
+
+  /**
+   * @param guideId - the guide
+   * @param state - its state
+   * @param reason - why the step was refused
+   */
+  constructor(guideId: string, state: string, reason: AttendanceRefusal) {
+    super("ATTENDANCE_REFUSED", `guide ${guideId} (${state}): ${reason}`, { scope: "desk" });
+    this.guideId = guideId;
+    this.state = state;
     this.reason = reason;
   }
 }

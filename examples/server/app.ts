@@ -1,36 +1,40 @@
 /**
  * A reference HTTP backend on Hono: the endpoints an attendant portal and a beneficiary app need, on top of
- * the health-token service and guide machine.
+ * the health-token attendance desk (which owns the order of the steps: no guard is written here).
  *
  * - Attendant portal (the provider identifies itself with `x-provider-code`; put your real authentication
  *   there): create a guide, authorize it (standing in for the operator), list the beneficiary's masked
  *   contacts, issue a token, verify the code and confirm the guide, confirm without a token (TISS table 74),
- *   bill.
- * - Beneficiary app: the history of their codes, and "I did not request this code".
+ *   bill, cancel.
+ * - Beneficiary app: the history of their codes, and "I did not request this code" (by the message's
+ *   report reference, or by guide).
  *
  * Inputs are validated with zod; every error is an RFC 9457 problem document (`application/problem+json`).
- * Guides and beneficiaries live in Maps here; a real backend keeps them in its own database.
+ * Guides live in the desk's repository (memory by default; `PostgresGuideRepository` in production) and
+ * beneficiaries in a Map standing in for the operator's registry.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import {
   type AbsenceReasonCode,
-  availableEvents,
+  type Attendance,
+  AttendanceRefusedError,
   type Clock,
-  createGuide,
-  type Guide,
-  type GuideEvent,
+  createAttendanceDesk,
+  type GuideInput,
+  GuideNotFoundError,
+  type GuideRepository,
   GuideTransitionError,
   HealthTokenError,
   InvalidArgumentError,
   LockedOutError,
+  MemoryGuideRepository,
   type PersonInput,
   RateLimitedError,
   TISS_ABSENCE_REASONS,
   type TokenService,
   toTissStatus,
   toTissValidation,
-  transition,
 } from "../../src/index.js";
 
 /** A beneficiary as the operator's registry knows them, with the guardian who receives a minor's codes. */
@@ -45,6 +49,8 @@ export interface AppDeps {
   readonly clock: Clock;
   /** The operator's beneficiary registry, by beneficiary id. */
   readonly registry: ReadonlyMap<string, RegistryEntry>;
+  /** Where the guides live (default: a `MemoryGuideRepository`). */
+  readonly guides?: GuideRepository;
 }
 
 /** An RFC 9457 problem document. */
@@ -74,6 +80,16 @@ function toProblem(error: unknown): Problem {
     const detail = error.message.replace(/^\[health-token\] (\[[^\]]+\] )?/, "");
     if (error instanceof InvalidArgumentError)
       return { ...base, title: "Invalid request", status: 400, detail, issues: error.issues };
+    if (error instanceof GuideNotFoundError) return { ...base, title: "Not Found", status: 404, detail };
+    if (error instanceof AttendanceRefusedError)
+      return {
+        ...base,
+        title: "Attendance step refused",
+        status: 409,
+        detail,
+        state: error.state,
+        reason: error.reason,
+      };
     if (error instanceof GuideTransitionError)
       return {
         ...base,
@@ -103,6 +119,7 @@ function toProblem(error: unknown): Problem {
       RECIPIENT_UNAVAILABLE: 422,
       DELIVERY_FAILED: 502,
       STORE_UNAVAILABLE: 503,
+      GUIDE_CONFLICT: 409,
       CONFIG: 500,
     };
     return { ...base, title: error.name, status: status[error.code] ?? 500, detail };
@@ -128,7 +145,10 @@ const confirmBody = z.union([
     .strict(),
 ]);
 const billBody = z.object({ batchId: z.string() });
-const reportBody = z.object({ guideId: z.string() });
+const reportBody = z.union([
+  z.object({ guideId: z.string() }).strict(),
+  z.object({ reportRef: z.string() }).strict(),
+]);
 
 /** Parses a JSON body with a zod schema; failures become an InvalidArgumentError listing each field. */
 async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
@@ -148,35 +168,32 @@ async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
-/** The TISS fields of a guide, for the portal. */
-function view(guide: Guide) {
+/** The attendance with the TISS fields of its guide, for the portal. */
+function view(attendance: Attendance) {
+  const { guide } = attendance;
   return {
     guide,
+    version: attendance.version,
+    canRequestToken: attendance.canRequestToken,
+    canConfirm: attendance.canConfirm,
     tiss: { statusSolicitacao: toTissStatus(guide), validation: toTissValidation(guide) ?? null },
   };
 }
 
 /** Builds the Hono app. */
-export function createApp({ tokens, clock, registry }: AppDeps): Hono {
+export function createApp({ tokens, clock, registry, guides }: AppDeps): Hono {
   const app = new Hono();
-  const guides = new Map<string, { guide: Guide; beneficiaryId: string }>();
+  const desk = createAttendanceDesk({ tokens, guides: guides ?? new MemoryGuideRepository(), clock });
 
   const person = (id: string) => {
     const entry = registry.get(id);
     if (!entry) throw notFound("beneficiary");
     return entry;
   };
-  const guideFor = (id: string, providerCode: string | undefined) => {
-    const found = guides.get(id);
-    if (!found) throw notFound("guide");
+  const guideFor = async (id: string, providerCode: string | undefined) => {
+    const found = await desk.get(id);
     if (providerCode !== found.guide.provider.code) throw notFound("guide"); // another provider's guide
     return found;
-  };
-  const move = (id: string, event: GuideEvent) => {
-    const found = guides.get(id)!;
-    const guide = transition(found.guide, event, { nowMs: clock.now() });
-    guides.set(id, { ...found, guide });
-    return guide;
   };
 
   app.onError((error, c) => {
@@ -197,41 +214,40 @@ export function createApp({ tokens, clock, registry }: AppDeps): Hono {
       z.object({ beneficiaryId: z.string(), guide: z.record(z.string(), z.unknown()) }),
     );
     person(input.beneficiaryId);
-    const guide = createGuide(input.guide as unknown as Parameters<typeof createGuide>[0]);
-    if (c.req.header("x-provider-code") !== guide.provider.code) throw notFound("provider");
-    if (guides.has(guide.id)) {
-      throw new HttpProblem({ type: "about:blank", title: "Conflict", status: 409, detail: "guide exists" });
-    }
-    guides.set(guide.id, { guide, beneficiaryId: input.beneficiaryId });
-    return c.json(view(guide), 201);
+    const guide = input.guide as unknown as GuideInput;
+    if (c.req.header("x-provider-code") !== guide.provider?.code) throw notFound("provider");
+    return c.json(view(await desk.open({ guide, beneficiaryId: input.beneficiaryId })), 201);
   });
 
   // Stands in for the operator's authorization system.
   app.post("/guides/:id/authorize", async (c) => {
-    guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const { guide } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
     const input = await body(c.req.raw, authorizeBody);
-    const event: GuideEvent = {
-      type: "authorize",
-      senha: input.senha,
-      validUntil: input.validUntil,
-      ...(input.partial === undefined ? {} : { partial: input.partial }),
-    };
-    return c.json(view(move(c.req.param("id"), event)));
+    return c.json(
+      view(
+        await desk.authorize({
+          guideId: guide.id,
+          senha: input.senha,
+          validUntil: input.validUntil,
+          ...(input.partial === undefined ? {} : { partial: input.partial }),
+        }),
+      ),
+    );
   });
 
-  app.get("/guides/:id/contacts", (c) => {
-    const { beneficiaryId } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+  app.get("/guides/:id/contacts", async (c) => {
+    const { beneficiaryId } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
     const entry = person(beneficiaryId);
     const guardian = entry.guardianId ? person(entry.guardianId).person : undefined;
     return c.json({ contacts: tokens.listContacts(entry.person, guardian) });
   });
 
   app.post("/guides/:id/token", async (c) => {
-    const { guide, beneficiaryId } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const { guide, beneficiaryId } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
     const input = await body(c.req.raw, issueBody);
     const entry = person(beneficiaryId);
-    const issued = await tokens.issue({
-      guide: { id: guide.id, providerId: guide.provider.code },
+    const { issued } = await desk.requestToken({
+      guideId: guide.id,
       beneficiary: entry.person,
       ...(entry.guardianId ? { guardian: person(entry.guardianId).person } : {}),
       ...(input.contactId ? { contactId: input.contactId } : {}),
@@ -240,18 +256,11 @@ export function createApp({ tokens, clock, registry }: AppDeps): Hono {
   });
 
   app.post("/guides/:id/confirm", async (c) => {
-    const { guide } = guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const { guide } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
     const input = await body(c.req.raw, confirmBody);
+    const target = { guideId: guide.id, providerId: guide.provider.code };
     if ("code" in input) {
-      // Refuse before verifying, so a guide that cannot be confirmed never spends the beneficiary's code.
-      if (!availableEvents(guide, { nowMs: clock.now() }).includes("confirm")) {
-        throw new GuideTransitionError(guide.state, "confirm", "not_available");
-      }
-      const result = await tokens.verify({
-        guideId: guide.id,
-        providerId: guide.provider.code,
-        code: input.code,
-      });
+      const result = await desk.confirm({ ...target, code: input.code });
       if (!result.ok) {
         throw new HttpProblem({
           type: "https://health-token.dev/problems/token_rejected",
@@ -261,19 +270,24 @@ export function createApp({ tokens, clock, registry }: AppDeps): Hono {
           ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
         });
       }
-      return c.json(view(move(guide.id, { type: "confirm", receipt: result.receipt })));
+      return c.json(view(result.attendance));
     }
-    return c.json(view(move(guide.id, { type: "confirm", absence: input.absence })));
+    return c.json(view(await desk.confirmWithoutToken({ ...target, absence: input.absence })));
   });
 
   app.post("/guides/:id/bill", async (c) => {
-    guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    const { guide } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
     const input = await body(c.req.raw, billBody);
-    return c.json(view(move(c.req.param("id"), { type: "bill", batchId: input.batchId })));
+    return c.json(view(await desk.bill({ guideId: guide.id, batchId: input.batchId })));
   });
 
-  app.get("/guides/:id", (c) =>
-    c.json(view(guideFor(c.req.param("id"), c.req.header("x-provider-code")).guide)),
+  app.post("/guides/:id/cancel", async (c) => {
+    const { guide } = await guideFor(c.req.param("id"), c.req.header("x-provider-code"));
+    return c.json(view(await desk.cancel({ guideId: guide.id })));
+  });
+
+  app.get("/guides/:id", async (c) =>
+    c.json(view(await guideFor(c.req.param("id"), c.req.header("x-provider-code")))),
   );
 
   // Beneficiary app (authenticate the beneficiary in production; here the id is in the path) -------------
@@ -288,7 +302,9 @@ export function createApp({ tokens, clock, registry }: AppDeps): Hono {
     const beneficiaryId = c.req.param("id");
     person(beneficiaryId);
     const input = await body(c.req.raw, reportBody);
-    const found = guides.get(input.guideId);
+    // The message's report reference resolves to its guide and beneficiary without any lookup here.
+    if ("reportRef" in input) return c.json(await tokens.reportUnrequested({ reportRef: input.reportRef }));
+    const found = await desk.get(input.guideId).catch(() => undefined);
     if (!found || found.beneficiaryId !== beneficiaryId) throw notFound("guide");
     return c.json(await tokens.reportUnrequested({ guideId: input.guideId, beneficiaryId }));
   });

@@ -137,7 +137,7 @@ export class MemoryTokenStore implements TokenStore {
   #evProv = new Uint32Array(0); // provider index + 1, 0 when absent
   #evOlder = new Int32Array(0);
   #evNewer = new Int32Array(0);
-  #evExtra = new Map<number, { id?: string; providerId?: string; reason?: string }>();
+  #evExtra = new Map<number, { id?: string; providerId?: string; reason?: string; dependentId?: string }>();
   #evFree: number[] = [];
   #reasons: string[] = [];
   #reasonIndex = new Map<string, number>();
@@ -277,7 +277,7 @@ export class MemoryTokenStore implements TokenStore {
     this.#evRefs[r + 2] = event.tokenId;
     this.#evRefs[r + 3] = event.maskedContact;
     this.#evAt[slot] = event.atMs;
-    let extra: { id?: string; providerId?: string; reason?: string } | undefined;
+    let extra: { id?: string; providerId?: string; reason?: string; dependentId?: string } | undefined;
     let compactId = 0;
     if (event.id.length === 16 && base64urlDecodeInto(event.id, this.#evIdBytes, slot * ID_BYTES, ID_BYTES)) {
       compactId = 1;
@@ -305,6 +305,10 @@ export class MemoryTokenStore implements TokenStore {
         extra ??= {};
         extra.reason = event.reason;
       }
+    }
+    if (event.dependentId !== undefined) {
+      extra ??= {};
+      extra.dependentId = event.dependentId;
     }
     if (extra) this.#evExtra.set(slot, extra);
     const type = EVENT_TYPE_INDEX.get(event.type) ?? 0;
@@ -689,6 +693,7 @@ export class MemoryTokenStore implements TokenStore {
     else if (extra?.reason !== undefined) event.reason = extra.reason;
     const left = this.#evLeft[slot]!;
     if (left !== 0) event.attemptsLeft = left - 1;
+    if (extra?.dependentId !== undefined) event.dependentId = extra.dependentId;
     return event;
   }
 }

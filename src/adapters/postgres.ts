@@ -538,3 +538,11 @@ function prefixed(alias: string, columns: string): string {
     .map((c) => `${alias}.${c}`)
     .join(", ");
 }
+
+export {
+  POSTGRES_GUIDES_SCHEMA_VERSION,
+  type PostgresGuidePool,
+  PostgresGuideRepository,
+  type PostgresGuideRepositoryOptions,
+  postgresGuidesSchemaSql,
+} from "./postgres-guides.js";

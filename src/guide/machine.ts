@@ -33,6 +33,12 @@ export interface TransitionContext {
   readonly nowMs: number;
   /** Day-based limits; defaults `{ billingWindowDays: 90, returnWindowDays: 30 }`. */
   readonly policy?: GuidePolicy;
+  /**
+   * `false` when the operator has not rolled the token out for this guide: a `confirm` without a receipt or
+   * an absence reason is then accepted, as `{ kind: "not_required" }` (TISS carries neither field). Default
+   * `true`.
+   */
+  readonly proofRequired?: boolean;
 }
 
 /** What {@link availableEvents} takes; without `nowMs`, time guards are not evaluated. */
@@ -190,7 +196,7 @@ export function transition(guide: Guide, event: GuideEvent, ctx: TransitionConte
       next = { ...g, denial: { glosas: [...e.glosas], atMs: nowMs } };
       break;
     case "confirm":
-      next = { ...g, confirmation: confirmationOf(g, e, nowMs) };
+      next = { ...g, confirmation: confirmationOf(g, e, nowMs, ctx.proofRequired !== false) };
       break;
     case "bill":
       next = { ...g, billing: { batchId: e.batchId, atMs: nowMs } };
@@ -218,6 +224,7 @@ function confirmationOf(
   g: Guide,
   e: Extract<GuideEvent, { type: "confirm" }>,
   nowMs: number,
+  proofRequired: boolean,
 ): GuideConfirmation {
   if (g.type === "honorarios") {
     // TISS has no codValidacao/ausenciaCodValidacao on a guia de honorários: proof would be lost, so refuse it.
@@ -257,6 +264,7 @@ function confirmationOf(
   if (e.absence) {
     return { kind: "absence", atMs: nowMs, reason: e.absence.reason, justification: e.absence.justification };
   }
+  if (!proofRequired) return { kind: "not_required", atMs: nowMs };
   throw new GuideTransitionError(g.state, "confirm", "proof_required", "a receipt or a TISS table 74 reason");
 }
 

@@ -4,7 +4,9 @@
  * Every default says four things and nothing more: the code, how long it is valid, "give it only to the
  * attendant at the time of your attendance", and "if you did not ask for it, report it". None carries a link
  * (WhatsApp's authentication templates forbid URLs, and a link next to a code is a phishing pattern), and none
- * names the beneficiary, a CPF, a card number or a procedure.
+ * names the beneficiary, a CPF or a card number. The app and e-mail defaults add what the code confirms
+ * (`{context}`: the procedure summary, the provider's name, the guide's reference) when the message carries a
+ * context; the SMS and WhatsApp defaults do not, to stay in one segment and in Meta's fixed template.
  *
  * The SMS defaults are GSM-7 only (no `ã`, `ç`, `õ`, `á`) and fit one 160-character segment with a code of up
  * to 10 digits, a validity of up to 99,999 minutes and an operator name of up to
@@ -18,8 +20,10 @@ import { CHANNELS, type Channel, type Locale, type TokenMessage } from "../ports
 import { toGsm7Name } from "./sms-encoding.js";
 
 /**
- * One message template. Placeholders: `{code}`, `{minutes}` (validity in whole minutes, rounded up) and
- * `{operator}` (the operator's display name). Values are HTML-escaped when substituted into `html`; the rest of
+ * One message template. Placeholders: `{code}`, `{minutes}` (validity in whole minutes, rounded up),
+ * `{operator}` (the operator's display name), and from the message's context (empty when absent):
+ * `{provider}`, `{procedure}`, `{guide}`, and `{context}` (a sentence naming what the code confirms, with a
+ * leading space). Values are HTML-escaped when substituted into `html`; the rest of
  * `html` is trusted markup.
  */
 export interface MessageTemplate {
@@ -50,7 +54,11 @@ export interface RenderedMessage {
 }
 
 /** The fields of a {@link TokenMessage} that a template reads. */
-export type TemplateInput = Pick<TokenMessage, "code" | "ttlSeconds" | "channel" | "locale" | "operatorName">;
+export type TemplateInput = Pick<
+  TokenMessage,
+  "code" | "ttlSeconds" | "channel" | "locale" | "operatorName"
+> &
+  Partial<Pick<TokenMessage, "context">>;
 
 /** In an SMS, the operator name is cut to this many GSM-7 characters (after its accents are stripped). */
 export const SMS_OPERATOR_NAME_MAX_UNITS = 20;
@@ -66,7 +74,7 @@ const PT_EMAIL_TEXT = [
   "",
   "Seu token de atendimento é: {code}",
   "",
-  "Ele vale por {minutes} minutos e só pode ser usado uma vez.",
+  "Ele vale por {minutes} minutos e só pode ser usado uma vez.{context}",
   "Informe-o apenas ao atendente, no momento do seu atendimento. Não o envie a ninguém por telefone, e-mail ou mensagem.",
   "",
   "Se você não pediu este token, avise a operadora do seu plano: alguém pode estar usando o seu nome.",
@@ -78,7 +86,7 @@ const PT_EMAIL_HTML = [
   '<!doctype html><html lang="pt-BR"><body style="font-family:sans-serif;line-height:1.5">',
   "<p>Olá,</p>",
   '<p>Seu token de atendimento é:</p><p style="font-size:28px;font-weight:bold;letter-spacing:4px">{code}</p>',
-  "<p>Ele vale por {minutes} minutos e só pode ser usado uma vez.<br>",
+  "<p>Ele vale por {minutes} minutos e só pode ser usado uma vez.{context}<br>",
   "<strong>Informe-o apenas ao atendente, no momento do seu atendimento.</strong> ",
   "Não o envie a ninguém por telefone, e-mail ou mensagem.</p>",
   "<p>Se você não pediu este token, avise a operadora do seu plano: alguém pode estar usando o seu nome.</p>",
@@ -91,7 +99,7 @@ const EN_EMAIL_TEXT = [
   "",
   "Your attendance token is: {code}",
   "",
-  "It is valid for {minutes} minutes and can be used once.",
+  "It is valid for {minutes} minutes and can be used once.{context}",
   "Give it only to the attendant, at the time of your attendance. Never send it to anyone by phone, e-mail or message.",
   "",
   "If you did not ask for this token, report it to your health plan: someone may be using your name.",
@@ -103,7 +111,7 @@ const EN_EMAIL_HTML = [
   '<!doctype html><html lang="en"><body style="font-family:sans-serif;line-height:1.5">',
   "<p>Hello,</p>",
   '<p>Your attendance token is:</p><p style="font-size:28px;font-weight:bold;letter-spacing:4px">{code}</p>',
-  "<p>It is valid for {minutes} minutes and can be used once.<br>",
+  "<p>It is valid for {minutes} minutes and can be used once.{context}<br>",
   "<strong>Give it only to the attendant, at the time of your attendance.</strong> ",
   "Never send it to anyone by phone, e-mail or message.</p>",
   "<p>If you did not ask for this token, report it to your health plan: someone may be using your name.</p>",
@@ -126,7 +134,7 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Locale, Readonly<Record<Channel,
       email: { subject: "{operator}: seu token de atendimento", text: PT_EMAIL_TEXT, html: PT_EMAIL_HTML },
       app: {
         subject: "Token de atendimento",
-        text: "Seu token é {code}, válido por {minutes} min. Informe-o apenas ao atendente, no momento do atendimento. Não pediu? Avise-nos.",
+        text: "Seu token é {code}, válido por {minutes} min.{context} Informe-o apenas ao atendente, no momento do atendimento. Não pediu? Avise-nos.",
       },
     }),
     en: Object.freeze({
@@ -141,7 +149,7 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Locale, Readonly<Record<Channel,
       email: { subject: "{operator}: your attendance token", text: EN_EMAIL_TEXT, html: EN_EMAIL_HTML },
       app: {
         subject: "Attendance token",
-        text: "Your token is {code}, valid for {minutes} min. Give it only to the attendant, at the time of your attendance. Not requested? Report it.",
+        text: "Your token is {code}, valid for {minutes} min.{context} Give it only to the attendant, at the time of your attendance. Not requested? Report it.",
       },
     }),
   });
@@ -157,13 +165,30 @@ export function escapeHtml(value: string): string {
 }
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const KNOWN = new Set(["code", "minutes", "operator"]);
+const KNOWN = new Set(["code", "minutes", "operator", "provider", "procedure", "guide", "context"]);
+
+/** The `{context}` sentence: what the code confirms, with a leading space; empty without a context. */
+function contextSentence(message: TemplateInput): string {
+  const c = message.context;
+  if (!c) return "";
+  const en = message.locale === "en";
+  const what = c.procedureSummary?.trim();
+  const where = c.providerName?.trim();
+  const guide = c.guideRef?.trim();
+  const parts = [what, where ? `${en ? "at" : "em"} ${where}` : undefined].filter(Boolean).join(" ");
+  const ref = guide ? `${en ? "guide" : "guia"} ${guide}` : "";
+  const body = parts && ref ? `${parts} (${ref})` : parts || ref;
+  return body ? ` ${en ? "It confirms" : "Ele confirma"}: ${body}.` : "";
+}
 
 function substitute(template: string, values: Record<string, string>, field: string): string {
   return template.replace(PLACEHOLDER, (whole, name: string) => {
     if (!KNOWN.has(name)) {
       throw new InvalidArgumentError(`unknown placeholder {${name}} in the ${field} template`, [
-        { path: field, message: `unknown placeholder {${name}}; use {code}, {minutes} or {operator}` },
+        {
+          path: field,
+          message: `unknown placeholder {${name}}; use {code}, {minutes}, {operator}, {provider}, {procedure}, {guide} or {context}`,
+        },
       ]);
     }
     return values[name] ?? whole;
@@ -236,11 +261,19 @@ export function renderTokenMessage(message: TemplateInput, overrides?: TemplateO
     code: message.code,
     minutes: String(Math.max(1, Math.ceil(message.ttlSeconds / 60))),
     operator,
+    provider: message.context?.providerName ?? "",
+    procedure: message.context?.procedureSummary ?? "",
+    guide: message.context?.guideRef ?? "",
+    context: contextSentence(message),
   };
   const escaped = {
     code: escapeHtml(values.code),
     minutes: values.minutes,
     operator: escapeHtml(values.operator),
+    provider: escapeHtml(values.provider),
+    procedure: escapeHtml(values.procedure),
+    guide: escapeHtml(values.guide),
+    context: escapeHtml(values.context),
   };
   const text = substitute(template.text, values, "text");
   const subject = substitute(template.subject, values, "subject").replace(/\s+/g, " ").trim();

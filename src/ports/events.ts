@@ -51,4 +51,9 @@ export interface TokenEvent {
    * that are not its own within the failure window (`policy.failureWindowSeconds`).
    */
   readonly providerFailures?: number;
+  /**
+   * On a guardian's copy of an event (the code of a dependent they received): the dependent's opaque id.
+   * `beneficiaryId` is then the guardian's.
+   */
+  readonly dependentId?: string;
 }

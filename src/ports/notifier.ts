@@ -36,7 +36,33 @@ export interface TokenMessage {
   readonly locale: Locale;
   /** The operator's display name, shown in the message. */
   readonly operatorName?: string;
+  /**
+   * What the code confirms, as far as this channel may show it (each field optional and configured per
+   * channel): the guide's reference, the provider's display name, a short procedure summary.
+   */
+  readonly context?: TokenMessageContext;
+  /**
+   * An opaque reference for "I did not request this code": pass it to the token service's
+   * `reportUnrequested({ reportRef })`, which resolves the guide and the beneficiary from it.
+   */
+  readonly reportRef?: string;
 }
+
+/**
+ * What a message may say about the attendance. Minimal under LGPD: no CPF, card number or diagnosis; a
+ * procedure summary is a short label chosen by the integrator (`Consulta eletiva`).
+ */
+export interface TokenMessageContext {
+  /** The guide's reference (its id), so the beneficiary can tell two codes apart. */
+  readonly guideRef?: string;
+  /** The provider's display name (`Clínica Exemplo`). */
+  readonly providerName?: string;
+  /** A short procedure summary (`Consulta eletiva`). */
+  readonly procedureSummary?: string;
+}
+
+/** A field of {@link TokenMessageContext}. */
+export type TokenMessageContextField = keyof TokenMessageContext;
 
 /** What a notifier reports after the provider accepted a message. */
 export interface DeliveryReceipt {

@@ -9,6 +9,7 @@ export {
   MemoryTokenStore,
   type MemoryTokenStoreOptions,
 } from "../adapters/memory.js";
+export { MemoryGuideRepository } from "../adapters/memory-guides.js";
 // The public contact helpers (phone E.164 normalization, e-mail validation, masks).
 export {
   maskContact,
@@ -20,6 +21,11 @@ export {
   normalizePhone,
 } from "../contacts.js";
 export {
+  contextForChannel,
+  DEFAULT_MESSAGE_CONTEXT,
+  type MessageContextPolicy,
+} from "../messages/context.js";
+export {
   DEFAULT_POLICY,
   resolvePolicy,
   type TokenPolicy,
@@ -27,6 +33,7 @@ export {
   tokenPolicySchema,
 } from "../policy/token-policy.js";
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
+export * from "./attendance/index.js";
 export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
 export {
   createTokenService,
@@ -34,6 +41,7 @@ export {
   type IssueInput,
   type IssueResult,
   type Pepper,
+  type ReportUnrequestedInput,
   type RevokeInput,
   type RevokeResult,
   type TokenService,

@@ -9,12 +9,14 @@ import { RandomPool, randomId } from "../_internal/ids.js";
 import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
+import { contextForChannel, type MessageContextPolicy } from "../messages/context.js";
 import { takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
 import type { TokenEvent } from "../ports/events.js";
-import type { Channel } from "../ports/notifier.js";
+import type { Channel, TokenMessageContext } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
+import { makeReportRef, readReportRef } from "./_report-ref.js";
 import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
 import {
   type ContactChoice,
@@ -61,6 +63,11 @@ export interface TokenServiceOptions {
    * are caught and ignored: an observer can never break an issue or a verification.
    */
   readonly onEvent?: (event: TokenEvent) => void | Promise<void>;
+  /**
+   * Per channel, which fields of an issue's `context` reach the message (default
+   * `DEFAULT_MESSAGE_CONTEXT`: everything in the app and e-mail, the provider's name on SMS and WhatsApp).
+   */
+  readonly messageContext?: MessageContextPolicy;
 }
 
 /** What {@link TokenService.issue} needs. */
@@ -75,6 +82,10 @@ export interface IssueInput {
   readonly contactId?: string;
   /** Only this channel. */
   readonly channel?: Channel;
+  /** What the message may say about the attendance (filtered per channel by `messageContext`). */
+  readonly context?: TokenMessageContext;
+  /** The code expires no later than this (ms), such as the end of the guide's senha validity. */
+  readonly notAfterMs?: number;
 }
 
 /** The result of {@link TokenService.issue}. It never holds the code. */
@@ -111,6 +122,15 @@ export interface RevokeResult {
   readonly tokenId?: string;
 }
 
+/**
+ * What {@link TokenService.reportUnrequested} takes: the guide and the beneficiary, or the `reportRef` of
+ * the message (`TokenMessage.reportRef`); a reference that was not made by this service is refused with
+ * `InvalidArgumentError`.
+ */
+export type ReportUnrequestedInput =
+  | { readonly guideId: string; readonly beneficiaryId: string }
+  | { readonly reportRef: string };
+
 /** Paging of {@link TokenService.history}. */
 export interface HistoryOptions {
   /** At most this many events (1–1000, default 50). */
@@ -131,11 +151,11 @@ export interface TokenService {
   verify(input: VerifyInput): Promise<VerifyResult>;
   /** Revokes the active token of a guide. */
   revoke(input: RevokeInput): Promise<RevokeResult>;
-  /** The beneficiary reports a code they did not ask for: the token is revoked and a fraud event recorded. */
-  reportUnrequested(input: {
-    readonly guideId: string;
-    readonly beneficiaryId: string;
-  }): Promise<RevokeResult>;
+  /**
+   * The beneficiary reports a code they did not ask for: the token is revoked and a fraud event recorded.
+   * Takes the guide and beneficiary, or the message's `reportRef` (resolved without any lookup).
+   */
+  reportUnrequested(input: ReportUnrequestedInput): Promise<RevokeResult>;
   /** The beneficiary's events, newest first, with masked contacts. */
   history(beneficiaryId: string, options?: HistoryOptions): Promise<TokenEvent[]>;
   /** Enrolls the beneficiary's app (TOTP): the secret is returned once and stored only encrypted. */
@@ -213,9 +233,20 @@ const issueSchema = z.object({
   guardian: personSchema.optional(),
   contactId: cleanText(64).optional(),
   channel: z.enum(["app", "sms", "whatsapp", "email"]).optional(),
+  context: z
+    .strictObject({
+      guideRef: cleanText(64).optional(),
+      providerName: cleanText(60).optional(),
+      procedureSummary: cleanText(60).optional(),
+    })
+    .optional(),
+  notAfterMs: z.int().min(0).optional(),
 });
 const revokeSchema = z.object({ guideId: idSchema, reason: cleanText(64) });
-const reportSchema = z.object({ guideId: idSchema, beneficiaryId: idSchema });
+const reportSchema = z.union([
+  z.strictObject({ guideId: idSchema, beneficiaryId: idSchema }),
+  z.strictObject({ reportRef: cleanText(600) }),
+]);
 const historySchema = z.object({
   limit: z.int().min(1).max(1000).optional(),
   before: cleanText(128).optional(),
@@ -367,7 +398,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     const code = generateCode(pool, policy.digits);
     const tokenId = randomId(pool);
-    const expiresAtMs = nowMs + policy.ttlSeconds * 1000;
+    const ttlEndMs = nowMs + policy.ttlSeconds * 1000;
+    const expiresAtMs = input.notAfterMs === undefined ? ttlEndMs : Math.min(ttlEndMs, input.notAfterMs);
+    if (expiresAtMs <= nowMs) {
+      throw new InvalidArgumentError("notAfterMs is not in the future", [
+        { path: "notAfterMs", message: "must be after the current time" },
+      ]);
+    }
     const first = targets[0]!;
     const { superseded } = await storeOp(() =>
       store.save({
@@ -383,12 +420,21 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       }),
     );
     const base = { beneficiaryId, guideId, providerId } as const;
+    // A guardian's history shows the codes they received for a dependent (recorded under them too).
+    const guardianId = input.guardian?.id;
+    const record = (event: Omit<TokenEvent, "id" | "atMs" | "beneficiaryId">, atMs: number) =>
+      emit({ ...event, beneficiaryId }, atMs).then(() =>
+        event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
+          ? emit({ ...event, beneficiaryId: guardianId, dependentId: beneficiaryId }, atMs)
+          : undefined,
+      );
     for (const old of superseded) {
       await emit({ ...base, type: "token.revoked", tokenId: old, reason: "superseded" }, nowMs);
     }
-    await emit({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
+    await record({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
 
-    const ttlSeconds = policy.ttlSeconds;
+    const ttlSeconds = Math.ceil((expiresAtMs - nowMs) / 1000);
+    const reportRef = makeReportRef(hashers[0]!, guideId, beneficiaryId);
     let delivered: Awaited<ReturnType<typeof deliver>>;
     try {
       delivered = await deliver(
@@ -404,10 +450,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
           beneficiaryId,
           locale: policy.locale,
           ...(policy.operatorName === undefined ? {} : { operatorName: policy.operatorName }),
+          ...contextOf(input.context, target.channel),
+          reportRef,
         }),
         (attempt) => {
           const t = attempt.target;
-          return emit(
+          return record(
             {
               ...base,
               type: attempt.ok ? "token.delivered" : "token.delivery_failed",
@@ -459,11 +507,19 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     return revokeGuide(input.guideId, input.reason, nowMs);
   };
 
-  const reportUnrequested = async (raw: {
-    readonly guideId: string;
-    readonly beneficiaryId: string;
-  }): Promise<RevokeResult> => {
-    const input = parseInput(reportSchema, raw, "report input");
+  const contextOf = (context: Parameters<typeof contextForChannel>[0], channel: Channel) => {
+    const allowed = contextForChannel(context, channel, options.messageContext);
+    return allowed === undefined ? {} : { context: allowed };
+  };
+
+  const reportUnrequested = async (raw: ReportUnrequestedInput): Promise<RevokeResult> => {
+    const parsed = parseInput(reportSchema, raw, "report input");
+    const input = "reportRef" in parsed ? readReportRef(hashers, parsed.reportRef) : parsed;
+    if (input === undefined) {
+      throw new InvalidArgumentError("invalid report reference", [
+        { path: "reportRef", message: "not a reference made by this service" },
+      ]);
+    }
     const nowMs = clock.now();
     const latest = await storeOp(() => store.get(input.guideId));
     const owned = latest !== undefined && latest.beneficiaryId === input.beneficiaryId;

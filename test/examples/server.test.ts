@@ -145,4 +145,36 @@ describe("examples/server over real HTTP", () => {
     r = await call("GET", "/guides/NOPE");
     expect(r.status).toBe(404);
   });
+
+  it("refuses a code before authorization, revokes it on cancel, and takes a report by the message's reference", async () => {
+    await call("POST", "/guides", { beneficiaryId: "BEN-ADULT", guide: guideInput("G-104") });
+    const before = outbox.sendCount;
+    let r = await call("POST", "/guides/G-104/token", {});
+    expect(r.status).toBe(409);
+    expect(r.json).toMatchObject({ code: "ATTENDANCE_REFUSED", reason: "not_confirmable" });
+    expect(outbox.sendCount).toBe(before);
+
+    await call("POST", "/guides/G-104/authorize", { senha: "CO20260004", validUntil: "2026-12-31" });
+    clock.advance(61_000);
+    r = await call("POST", "/guides/G-104/token", {});
+    expect(r.status).toBe(201);
+    const message = outbox.last()!;
+    expect(message.channel).toBe("sms");
+    expect(message.context).toBeUndefined(); // an SMS carries only the provider's name, and none was given
+    r = await call("POST", "/beneficiaries/BEN-ADULT/report-unrequested", { reportRef: message.reportRef });
+    expect(r.json.revoked).toBe(true);
+    r = await call("POST", "/beneficiaries/BEN-ADULT/report-unrequested", {
+      reportRef: `${message.reportRef}x`,
+    });
+    expect(r.status).toBe(400);
+
+    clock.advance(61_000);
+    await call("POST", "/guides/G-104/token", {});
+    const code = outbox.lastCodeFor("BEN-ADULT")!;
+    r = await call("POST", "/guides/G-104/cancel");
+    expect(r.json.guide.state).toBe("cancelled");
+    r = await call("POST", "/guides/G-104/confirm", { code });
+    expect(r.status).toBe(409);
+    expect((await tokens.verify({ guideId: "G-104", providerId: "PRV-001", code })).ok).toBe(false);
+  });
 });
