@@ -83,7 +83,7 @@ const procedureSchema = z
       .min(1, { error: "quantity must be at least 1" })
       .max(TISS_FORMATS.quantityMax, { error: `quantity must be at most ${TISS_FORMATS.quantityMax}` }),
     table: z
-      .enum(TISS_TABLES as [string, ...string[]], {
+      .enum(TISS_TABLES, {
         error: `table (codigoTabela) must be one of ${TISS_TABLES.join(", ")}`,
       })
       .default("22"),

@@ -23,40 +23,40 @@ import type { Guide, GuideCharacter } from "./states.js";
 export const TISS_VERSION = "4.01.00";
 
 /** A code of TUSS table 74 (`ausenciaCodValidacao`). */
-export type AbsenceReasonCode = keyof typeof TABLE_74;
+export type AbsenceReasonCode = keyof typeof TISS_ABSENCE_REASONS;
 
 /** TUSS table 74: why a guide carries no token (`dm_ausenciaCodValidacao`), with the schema's full labels. */
-export const TISS_ABSENCE_REASONS: Readonly<Record<AbsenceReasonCode, string>> = TABLE_74;
+export const TISS_ABSENCE_REASONS = TABLE_74;
 
 /** A code of TUSS table 45 (`dm_statusSolicitacao`): a one-character string, `"1"` to `"7"`. */
-export type TissStatusCode = keyof typeof TABLE_45;
+export type TissStatusCode = keyof typeof TISS_REQUEST_STATUS;
 
 /** TUSS table 45: the status of an authorization request (`statusSolicitacao`). */
-export const TISS_REQUEST_STATUS: Readonly<Record<TissStatusCode, string>> = TABLE_45;
+export const TISS_REQUEST_STATUS = TABLE_45;
 
 /** A code of TUSS table 23 (`caraterAtendimento`). */
-export type TissCharacterCode = keyof typeof TABLE_23;
+export type TissCharacterCode = keyof typeof TISS_CHARACTER;
 
 /** TUSS table 23: the character of the attendance. */
-export const TISS_CHARACTER: Readonly<Record<TissCharacterCode, string>> = TABLE_23;
+export const TISS_CHARACTER = TABLE_23;
 
 /** A code of TUSS table 52 (`tipoConsulta`). */
-export type TissConsultationTypeCode = keyof typeof TABLE_52;
+export type TissConsultationTypeCode = keyof typeof TISS_CONSULTATION_TYPE;
 
 /** TUSS table 52: the type of a consultation. `2` is what {@link isReturnVisit} detects. */
-export const TISS_CONSULTATION_TYPE: Readonly<Record<TissConsultationTypeCode, string>> = TABLE_52;
+export const TISS_CONSULTATION_TYPE = TABLE_52;
 
 /** A code of TUSS table 72 (`dm_tipoIdent`): how the beneficiary was identified. */
-export type TissIdentificationCode = keyof typeof TABLE_72;
+export type TissIdentificationCode = keyof typeof TISS_IDENTIFICATION_TYPES;
 
 /** TUSS table 72 (`dm_tipoIdent`): how the beneficiary was identified at the attendance. */
-export const TISS_IDENTIFICATION_TYPES: Readonly<Record<TissIdentificationCode, string>> = TABLE_72;
+export const TISS_IDENTIFICATION_TYPES = TABLE_72;
 
 /** A table a procedure code comes from (`dm_tabela`): `22` is TUSS procedures, `00` the operator's own. */
-export type TissTableCode = (typeof TABELA_CODES)[number];
+export type TissTableCode = (typeof TISS_TABLES)[number];
 
 /** `dm_tabela`: the tables a procedure code may come from (`codigoTabela`). */
-export const TISS_TABLES: readonly TissTableCode[] = TABELA_CODES;
+export const TISS_TABLES = TABELA_CODES;
 
 /** Glosa (`dm_tipoGlosa`, table 38) for an invalid token: what an operator returns when `codValidacao` does not check. */
 export const GLOSA_INVALID_TOKEN = "3156";
@@ -96,10 +96,10 @@ export const UFS = [
 export type Uf = (typeof UFS)[number];
 
 /** A `dm_UF` code: the IBGE code of a UF, or `98` (países estrangeiros). */
-export type TissUfCode = keyof typeof UF_SIGLA_BY_CODE;
+export type TissUfCode = keyof typeof TISS_UF;
 
 /** `dm_UF`: every code the schema accepts with its sigla (`98` is `EX`, países estrangeiros). */
-export const TISS_UF: Readonly<Record<TissUfCode, string>> = UF_SIGLA_BY_CODE;
+export const TISS_UF = UF_SIGLA_BY_CODE;
 
 /**
  * The IBGE code of every UF, which TISS uses for the council's state (`UF`, `dm_UF`). The first digit is the
@@ -130,10 +130,10 @@ export function ibgeCodeOfUf(uf: string): TissUfCode | undefined {
 }
 
 /** A `dm_conselhoProfissional` code, `"01"` to `"15"`. */
-export type TissCouncilCode = keyof typeof COUNCIL_SIGLA_BY_CODE;
+export type TissCouncilCode = keyof typeof TISS_COUNCILS;
 
 /** `dm_conselhoProfissional`: every council code with its sigla (`01` CRESS … `06` CRM … `15` CRTR). */
-export const TISS_COUNCILS: Readonly<Record<TissCouncilCode, string>> = COUNCIL_SIGLA_BY_CODE;
+export const TISS_COUNCILS = COUNCIL_SIGLA_BY_CODE;
 
 /** The professional councils' siglas, in code order (`OUT`: any other council). */
 export const PROFESSIONAL_COUNCILS = Object.freeze(
@@ -141,13 +141,13 @@ export const PROFESSIONAL_COUNCILS = Object.freeze(
   Object.entries(COUNCIL_SIGLA_BY_CODE)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([, sigla]) => sigla),
-) as readonly (typeof COUNCIL_SIGLA_BY_CODE)[TissCouncilCode][];
+) as readonly (typeof TISS_COUNCILS)[TissCouncilCode][];
 
 /**
  * A professional council sigla. `CRAS` (the sigla of code 01 before TISS 4.01.00 renamed it CRESS) is still
  * accepted on input and stored as `01`.
  */
-export type ProfessionalCouncil = (typeof COUNCIL_SIGLA_BY_CODE)[TissCouncilCode] | "CRAS";
+export type ProfessionalCouncil = (typeof TISS_COUNCILS)[TissCouncilCode] | "CRAS";
 
 /**
  * The `dm_conselhoProfissional` code of a council given by its code (`06`) or sigla (`CRM`, `CRBio`; `CRAS`
@@ -167,10 +167,10 @@ export function councilCodeOf(council: string): TissCouncilCode | undefined {
 }
 
 /** A `dm_CBOS` code: one of the CBO-S occupations the schema enumerates. */
-export type TissCboCode = (typeof CBOS_CODES)[number];
+export type TissCboCode = (typeof TISS_CBOS_CODES)[number];
 
 /** `dm_CBOS`: the CBO-S codes the schema accepts (169 distinct codes; the schema lists two of them twice). */
-export const TISS_CBOS_CODES: readonly TissCboCode[] = CBOS_CODES;
+export const TISS_CBOS_CODES = CBOS_CODES;
 
 /** Field formats of TISS 4.01.00 that the guide validates. */
 export const TISS_FORMATS = Object.freeze({

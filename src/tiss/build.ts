@@ -85,6 +85,11 @@ function beneficiaryNode(g: Guide, d: TissConsultaData | TissSpSadtData): XmlNod
   );
 }
 
+/** `ct_guiaCabecalho`: the operator's registration and the provider's guide number. */
+function guideHeader(name: string, registroANS: string, numeroGuiaPrestador: string): XmlNode {
+  return el(name, leaf("registroANS", registroANS), leaf("numeroGuiaPrestador", numeroGuiaPrestador));
+}
+
 function checked(node: XmlNode): XmlNode {
   fail(checkLatin1(node));
   return node;
@@ -99,11 +104,7 @@ function consultaNode(guide: Guide, data: TissConsultaData): XmlNode {
   return checked(
     el(
       "guiaConsulta",
-      el(
-        "cabecalhoConsulta",
-        leaf("registroANS", d.registroANS),
-        leaf("numeroGuiaPrestador", f.fields.numeroGuiaPrestador!),
-      ),
+      guideHeader("cabecalhoConsulta", d.registroANS, f.fields.numeroGuiaPrestador!),
       opt("numeroGuiaOperadora", f.fields.numeroGuiaOperadora),
       opt("ausenciaCodValidacao", f.fields.ausenciaCodValidacao),
       opt("codValidacao", f.fields.codValidacao),
@@ -227,11 +228,7 @@ function spSadtNode(guide: Guide, data: TissSpSadtData): XmlNode {
   return checked(
     el(
       "guiaSP-SADT",
-      el(
-        "cabecalhoGuia",
-        leaf("registroANS", d.registroANS),
-        leaf("numeroGuiaPrestador", f.fields.numeroGuiaPrestador!),
-      ),
+      guideHeader("cabecalhoGuia", d.registroANS, f.fields.numeroGuiaPrestador!),
       g.authorization ? autorizacaoSadtNode(g) : undefined,
       beneficiaryNode(g, d),
       el(

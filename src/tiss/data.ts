@@ -15,12 +15,18 @@ import {
   TIPO_ATENDIMENTO_CODES,
 } from "./_labels.generated.js";
 
-/** `dm_indicadorAcidente`: 0 trabalho, 1 trânsito, 2 outros, 9 não acidente. */
-export type TissAccidentCode = (typeof INDICADOR_ACIDENTE_CODES)[number];
+/** `dm_indicadorAcidente`: 0 trabalho, 1 trânsito, 2 outros acidentes, 9 não acidente. */
+export const TISS_ACCIDENT_CODES = INDICADOR_ACIDENTE_CODES;
+/** A `dm_indicadorAcidente` code. */
+export type TissAccidentCode = (typeof TISS_ACCIDENT_CODES)[number];
 /** `dm_regimeAtendimento`: 01 ambulatorial, 02 domiciliar, 03 internação, 04 pronto-socorro, 05 telessaúde. */
-export type TissRegimeCode = (typeof REGIME_ATENDIMENTO_CODES)[number];
-/** `dm_tipoAtendimento` (table 50). */
-export type TissAttendanceTypeCode = (typeof TIPO_ATENDIMENTO_CODES)[number];
+export const TISS_REGIME_CODES = REGIME_ATENDIMENTO_CODES;
+/** A `dm_regimeAtendimento` code. */
+export type TissRegimeCode = (typeof TISS_REGIME_CODES)[number];
+/** `dm_tipoAtendimento` (table 50): 04 consulta, 13 pequenos atendimentos, and the others of the schema. */
+export const TISS_ATTENDANCE_TYPE_CODES = TIPO_ATENDIMENTO_CODES;
+/** A `dm_tipoAtendimento` code. */
+export type TissAttendanceTypeCode = (typeof TISS_ATTENDANCE_TYPE_CODES)[number];
 
 /** Fields every guide document needs from the caller. */
 export interface TissGuideDataBase {

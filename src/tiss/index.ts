@@ -28,15 +28,18 @@ export {
   buildMensagemTiss,
   type TissMessage,
 } from "./build.js";
-export type {
-  TissAccidentCode,
-  TissAttendanceTypeCode,
-  TissConsultaData,
-  TissGuideDataBase,
-  TissMessageData,
-  TissRegimeCode,
-  TissSpSadtData,
-  TissSpSadtProcedureData,
+export {
+  TISS_ACCIDENT_CODES,
+  TISS_ATTENDANCE_TYPE_CODES,
+  TISS_REGIME_CODES,
+  type TissAccidentCode,
+  type TissAttendanceTypeCode,
+  type TissConsultaData,
+  type TissGuideDataBase,
+  type TissMessageData,
+  type TissRegimeCode,
+  type TissSpSadtData,
+  type TissSpSadtProcedureData,
 } from "./data.js";
 export { TissFieldError, type TissFieldIssue } from "./errors.js";
 export {
