@@ -15,6 +15,7 @@ export const entries = {
   sms: "src/adapters/sms.ts",
   webhook: "src/adapters/webhook.ts",
   http: "src/http/index.ts",
+  tiss: "src/tiss/index.ts",
 } as const;
 
 export default defineConfig({

@@ -94,7 +94,7 @@ let guia = (await desk.authorize({ guideId: guide.id, senha: "CO2026000123", val
   .guide;
 console.log(`   guide ${guia.id}: ${guia.state}, TISS statusSolicitacao ${toTissStatus(guia)}`);
 check(
-  guia.state === "authorized" && toTissStatus(guia) === 1,
+  guia.state === "authorized" && toTissStatus(guia) === "1",
   "expected an authorized guide (TISS status 1)",
 );
 
@@ -268,3 +268,25 @@ check(
 );
 
 console.log("\nEvery step behaved as narrated.");
+
+// TISS: the confirmed guide as a mensagemTISS (ENVIO_LOTE_GUIAS), valid against the ANS 4.01.00 schema.
+// The operator's registration, the clinic's CNES and the value are the caller's data (made up here).
+{
+  const { buildMensagemTiss } = await import("health-token/tiss");
+  const tissMessage = buildMensagemTiss(guia, {
+    sequencialTransacao: "000001",
+    registeredAtMs: clock.now(),
+    numeroLote: "L000001",
+    guia: {
+      registroANS: "123456",
+      CNES: "1234567",
+      indicacaoAcidente: "9",
+      regimeAtendimento: "01",
+      tipoConsulta: "1",
+      valorProcedimento: 150,
+    },
+  });
+  console.log(
+    `\nThe confirmed guide in TISS XML (${tissMessage.bytes.length} bytes, ISO-8859-1):\n${tissMessage.xml}`,
+  );
+}

@@ -118,7 +118,8 @@ function rulesFor(state: GuideState, event: GuideEventType) {
 /**
  * Creates a guide in state `requested` with an empty history.
  *
- * @param input - validated with zod; a CPF may be punctuated and is kept as 11 digits
+ * @param input - validated with zod; a CPF may be punctuated and is kept as 11 digits; a council and a UF may
+ *   be a TISS code or a sigla and are kept as the code; a procedure's `table` defaults to `22`
  * @throws InvalidArgumentError listing every bad field (`beneficiary.cpf`, `procedures.0.tuss`, …)
  * @example
  * ```ts
@@ -131,11 +132,12 @@ function rulesFor(state: GuideState, event: GuideEventType) {
  *   procedures: [{ tuss: "40304361", quantity: 1 }],
  * });
  * guide.state; // "requested"
+ * guide.provider.professional?.council; // "06": the TISS code of CRM (and uf "41" for PR)
  * ```
  */
 export function createGuide(input: GuideInput): Guide {
   const parsed = parseOrThrow(guideInputSchema, input, "guide input");
-  return { ...(parsed as GuideInput), state: "requested", history: [] };
+  return { ...(parsed as Omit<Guide, "state" | "history">), state: "requested", history: [] };
 }
 
 /**
@@ -189,7 +191,12 @@ export function transition(guide: Guide, event: GuideEvent, ctx: TransitionConte
       if (nowMs >= end) throw new GuideTransitionError(from, e.type, "validity_in_past");
       const partial = e.partial === true;
       to = partial ? "partially_authorized" : "authorized";
-      next = { ...g, authorization: { senha: e.senha, validUntil: e.validUntil, partial, atMs: nowMs } };
+      const numero =
+        e.numeroGuiaOperadora === undefined ? {} : { numeroGuiaOperadora: e.numeroGuiaOperadora };
+      next = {
+        ...g,
+        authorization: { senha: e.senha, validUntil: e.validUntil, partial, ...numero, atMs: nowMs },
+      };
       break;
     }
     case "deny":

@@ -12,7 +12,18 @@ import { InvalidArgumentError } from "../errors.js";
 import { dayNumberOfDate } from "./_dates.js";
 import type { GuideState } from "./states.js";
 import { GUIDE_EVENT_TYPES, GUIDE_STATES, GUIDE_TYPES } from "./states.js";
-import { isValidCpf, normalizeCpf, PROFESSIONAL_COUNCILS, TISS_FORMATS, UFS } from "./tiss.js";
+import {
+  councilCodeOf,
+  ibgeCodeOfUf,
+  isValidCbo,
+  isValidCpf,
+  normalizeCpf,
+  TISS_FORMATS,
+  TISS_TABLES,
+  type TissCboCode,
+  type TissCouncilCode,
+  type TissUfCode,
+} from "./tiss.js";
 
 const NOT_BLANK = /\S/;
 
@@ -45,22 +56,50 @@ const absenceReason = z.enum(["01", "02", "03", "04", "05", "06", "07"], {
 });
 
 const professionalSchema = z.strictObject({
-  council: z.enum(PROFESSIONAL_COUNCILS, { error: "council must be a TISS table 26 sigla, such as CRM" }),
+  council: z
+    .string({ error: "council must be a string" })
+    .refine((c) => councilCodeOf(c) !== undefined, {
+      error: "council must be a dm_conselhoProfissional code (01 to 15) or sigla, such as 06 or CRM",
+    })
+    .transform((c) => councilCodeOf(c) as TissCouncilCode),
   number: text(15, "council number"),
-  uf: z.enum(UFS, { error: "uf must be a two-letter UF abbreviation, such as PR" }),
-  cbo: digits(TISS_FORMATS.cbo, "CBO (6 digits)"),
+  uf: z
+    .string({ error: "uf must be a string" })
+    .refine((u) => ibgeCodeOfUf(u) !== undefined, {
+      error: "uf must be a dm_UF code (IBGE, or 98) or a UF sigla, such as 41 or PR",
+    })
+    .transform((u) => ibgeCodeOfUf(u) as TissUfCode),
+  cbo: z
+    .string({ error: "CBO must be a string" })
+    .refine(isValidCbo, { error: "CBO must be one of the dm_CBOS codes of the TISS schema" })
+    .transform((c) => c as TissCboCode),
 });
 
-const procedureSchema = z.strictObject({
-  tuss: digits(TISS_FORMATS.tuss, "TUSS code (table 22, 8 digits)"),
-  quantity: z
-    .int({ error: "quantity must be an integer" })
-    .min(1, { error: "quantity must be at least 1" })
-    .max(9999, { error: "quantity must be at most 9999" }),
-});
+const procedureSchema = z
+  .strictObject({
+    tuss: text(TISS_FORMATS.procedureCodeMaxLength, "procedure code (codigoProcedimento)"),
+    quantity: z
+      .int({ error: "quantity must be an integer" })
+      .min(1, { error: "quantity must be at least 1" })
+      .max(TISS_FORMATS.quantityMax, { error: `quantity must be at most ${TISS_FORMATS.quantityMax}` }),
+    table: z
+      .enum(TISS_TABLES, {
+        error: `table (codigoTabela) must be one of ${TISS_TABLES.join(", ")}`,
+      })
+      .default("22"),
+  })
+  .refine((p) => p.table !== "22" || TISS_FORMATS.tuss.test(p.tuss), {
+    error: "TUSS code (table 22, 8 digits) has an invalid format",
+    path: ["tuss"],
+    // Checked even when another field of the procedure failed, so every bad field is listed at once.
+    when: (payload) => {
+      const v = payload.value as { tuss?: unknown; table?: unknown } | undefined;
+      return typeof v?.tuss === "string" && (v.table === undefined || typeof v.table === "string");
+    },
+  });
 
 const guideCore = <C extends z.ZodType<string, string>>(cpf: C) => ({
-  id: text(64, "guide id"),
+  id: text(TISS_FORMATS.guideNumberMaxLength, "guide id (numeroGuiaPrestador)"),
   type: z.enum(GUIDE_TYPES, {
     error: "type must be one of consulta, sp_sadt, internacao, odonto, honorarios",
   }),
@@ -79,15 +118,27 @@ const guideCore = <C extends z.ZodType<string, string>>(cpf: C) => ({
     .max(100, { error: "at most 100 procedures" }),
 });
 
-/** The input of {@link createGuide}. A CPF may be bare or punctuated; the guide keeps its 11 digits. */
-export const guideInputSchema = z.strictObject(
-  guideCore(
-    z
-      .string({ error: "CPF must be a string" })
-      .refine(isValidCpf, { error: "CPF must have 11 digits with valid check digits" })
-      .transform(normalizeCpf),
-  ),
-);
+/** A guia de consulta carries exactly one procedure (`dadosAtendimento/procedimento`). */
+const oneProcedureOnAConsulta = {
+  check: (g: { type: string; procedures: readonly unknown[] }) =>
+    g.type !== "consulta" || g.procedures.length === 1,
+  params: { error: "a consulta guide has exactly one procedure", path: ["procedures"] },
+};
+
+/**
+ * The input of {@link createGuide}. A CPF may be bare or punctuated; the guide keeps its 11 digits. A council
+ * and a UF may be given as TISS code or sigla; the guide keeps the code.
+ */
+export const guideInputSchema = z
+  .strictObject(
+    guideCore(
+      z
+        .string({ error: "CPF must be a string" })
+        .refine(isValidCpf, { error: "CPF must have 11 digits with valid check digits" })
+        .transform(normalizeCpf),
+    ),
+  )
+  .refine(oneProcedureOnAConsulta.check, oneProcedureOnAConsulta.params);
 
 const validUntil = z
   .string({ error: "validUntil must be a string" })
@@ -121,6 +172,7 @@ export const guideEventSchema = z.discriminatedUnion(
       senha: text(TISS_FORMATS.senhaMaxLength, "senha"),
       validUntil,
       partial: z.boolean({ error: "partial must be a boolean" }).optional(),
+      numeroGuiaOperadora: text(TISS_FORMATS.guideNumberMaxLength, "numeroGuiaOperadora").optional(),
     }),
     z.strictObject({ type: z.literal("deny"), glosas }),
     z.strictObject({ type: z.literal("cancel") }),
@@ -187,6 +239,7 @@ export const guideSchema = z
         senha: text(TISS_FORMATS.senhaMaxLength, "senha"),
         validUntil,
         partial: z.boolean({ error: "partial must be a boolean" }),
+        numeroGuiaOperadora: text(TISS_FORMATS.guideNumberMaxLength, "numeroGuiaOperadora").optional(),
         atMs: ms("atMs"),
       })
       .optional(),
@@ -234,6 +287,9 @@ export const guideSchema = z
     ),
   })
   .superRefine((g, ctx) => {
+    if (!oneProcedureOnAConsulta.check(g)) {
+      ctx.addIssue({ code: "custom", path: ["procedures"], message: oneProcedureOnAConsulta.params.error });
+    }
     const need = (field: string, states: readonly GuideState[], present: boolean) => {
       if (states.includes(g.state) && !present) {
         ctx.addIssue({ code: "custom", path: [field], message: `${field} is required in state ${g.state}` });

@@ -5,7 +5,15 @@
  * @module
  */
 import type { VerificationReceipt } from "../ports/receipt.js";
-import type { AbsenceReasonCode, ProfessionalCouncil, Uf } from "./tiss.js";
+import type {
+  AbsenceReasonCode,
+  ProfessionalCouncil,
+  TissCboCode,
+  TissCouncilCode,
+  TissTableCode,
+  TissUfCode,
+  Uf,
+} from "./tiss.js";
 
 /** Every guide state, in the order of the diagram. */
 export const GUIDE_STATES = [
@@ -75,16 +83,36 @@ export interface GuideBeneficiary {
   readonly cpf?: string;
 }
 
-/** The professional who performs the attendance. */
-export interface GuideProfessional {
-  /** The professional council (TISS table 26 sigla), such as `CRM`. */
-  readonly council: ProfessionalCouncil;
+/** The professional who performs the attendance, as {@link createGuide} takes it. */
+export interface GuideProfessionalInput {
+  /** The council: its `dm_conselhoProfissional` code (`06`) or its sigla (`CRM`). Stored as the code. */
+  readonly council: ProfessionalCouncil | TissCouncilCode;
   /** The registration number at the council (up to 15 characters). */
   readonly number: string;
-  /** The council's state, as the two-letter abbreviation (`PR`); see {@link ibgeCodeOfUf} for the TISS code. */
-  readonly uf: Uf;
-  /** The CBO-S occupation code (6 digits), such as `225125`. */
+  /** The council's state: its `dm_UF` code (`41`) or its sigla (`PR`; `EX` for `98`). Stored as the code. */
+  readonly uf: Uf | "EX" | TissUfCode;
+  /** The CBO-S occupation code, one of the schema's `dm_CBOS` enumeration, such as `225125`. */
   readonly cbo: string;
+}
+
+/** The professional who performs the attendance, as a guide stores it: TISS codes. */
+export interface GuideProfessional {
+  /** The `dm_conselhoProfissional` code, such as `06` (CRM); see {@link TISS_COUNCILS}. */
+  readonly council: TissCouncilCode;
+  /** The registration number at the council (up to 15 characters). */
+  readonly number: string;
+  /** The `dm_UF` code (IBGE), such as `41` (PR); see {@link TISS_UF}. */
+  readonly uf: TissUfCode;
+  /** The CBO-S occupation code (`dm_CBOS`), such as `225125`. */
+  readonly cbo: TissCboCode;
+}
+
+/** The provider (prestador), as {@link createGuide} takes it. */
+export interface GuideProviderInput {
+  /** The provider's code at the operator (`codigoPrestadorNaOperadora`, up to 14 characters). */
+  readonly code: string;
+  /** The professional, when the guide names one. */
+  readonly professional?: GuideProfessionalInput;
 }
 
 /** The provider (prestador) at which the attendance happens. */
@@ -95,17 +123,29 @@ export interface GuideProvider {
   readonly professional?: GuideProfessional;
 }
 
+/** One procedure requested on the guide, as {@link createGuide} takes it. */
+export interface GuideProcedureInput {
+  /** The procedure code (`codigoProcedimento`): 8 digits for table 22 (TUSS), else 1 to 10 characters. */
+  readonly tuss: string;
+  /** How many, 1 to 999 (`st_numerico3`). */
+  readonly quantity: number;
+  /** The table the code comes from (`codigoTabela`, `dm_tabela`); default `22` (TUSS procedures). */
+  readonly table?: TissTableCode;
+}
+
 /** One procedure requested on the guide. */
 export interface GuideProcedure {
-  /** The TUSS code (table 22), 8 digits, such as `40304361`. */
+  /** The procedure code (`codigoProcedimento`): 8 digits for table 22 (TUSS), such as `40304361`. */
   readonly tuss: string;
-  /** How many, at least 1. */
+  /** How many, 1 to 999. */
   readonly quantity: number;
+  /** The table the code comes from (`codigoTabela`); a guide stored before it existed reads as `22`. */
+  readonly table: TissTableCode;
 }
 
 /** What {@link createGuide} takes. */
 export interface GuideInput {
-  /** The guide's id (`numeroGuiaPrestador` or the operator's own id), 1 to 64 characters. */
+  /** The guide's id: its `numeroGuiaPrestador`, 1 to 20 characters. */
   readonly id: string;
   /** The TISS guide type. */
   readonly type: GuideType;
@@ -114,9 +154,9 @@ export interface GuideInput {
   /** The beneficiary. */
   readonly beneficiary: GuideBeneficiary;
   /** The provider. */
-  readonly provider: GuideProvider;
-  /** The procedures, at least one. */
-  readonly procedures: readonly GuideProcedure[];
+  readonly provider: GuideProviderInput;
+  /** The procedures, at least one; exactly one on a `consulta`. */
+  readonly procedures: readonly GuideProcedureInput[];
 }
 
 /** The operator's authorization, set by `authorize`. */
@@ -130,7 +170,12 @@ export interface GuideAuthorization {
   readonly validUntil: string;
   /** Whether only part of the request was authorized (`partially_authorized`, TISS status 7). */
   readonly partial: boolean;
-  /** When it was authorized (ms since the epoch). */
+  /**
+   * The operator's number for the guide (`numeroGuiaOperadora`, up to 20 characters). A guia de consulta has no
+   * `senha` in TISS: operators carry the consulta's authorization number here.
+   */
+  readonly numeroGuiaOperadora?: string;
+  /** When it was authorized (ms since the epoch); `dataAutorizacao` is its São Paulo date. */
   readonly atMs: number;
 }
 
@@ -191,7 +236,11 @@ export interface GuideHistoryEntry {
  * A guide: plain JSON (no `Date`, no class instances), so `JSON.parse(JSON.stringify(guide))` is the same
  * guide. Build one with {@link createGuide}; move it with {@link transition}, which returns a new guide.
  */
-export interface Guide extends GuideInput {
+export interface Guide extends Omit<GuideInput, "provider" | "procedures"> {
+  /** The provider, with the professional's council and UF as TISS codes. */
+  readonly provider: GuideProvider;
+  /** The procedures, each with its table. */
+  readonly procedures: readonly GuideProcedure[];
   /** The current state. */
   readonly state: GuideState;
   /** Set by `authorize`. */
@@ -236,6 +285,8 @@ export type GuideEvent =
       readonly validUntil: string;
       /** Partial authorization (TISS status 7). */
       readonly partial?: boolean;
+      /** The operator's number for the guide (`numeroGuiaOperadora`, 1 to 20 characters). */
+      readonly numeroGuiaOperadora?: string;
     }
   | {
       readonly type: "deny" /** Glosa codes (TISS table 38, 4 digits), at least one. */;

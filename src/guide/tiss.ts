@@ -5,61 +5,60 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { saoPauloDayOf } from "./_dates.js";
+import {
+  CBOS_CODES,
+  COUNCIL_SIGLA_BY_CODE,
+  TABELA_CODES,
+  TABLE_23,
+  TABLE_45,
+  TABLE_52,
+  TABLE_72,
+  TABLE_74,
+  UF_SIGLA_BY_CODE,
+} from "../tiss/_codes.generated.js";
+import { DAY_MS, saoPauloDayOf } from "./_dates.js";
 import type { Guide, GuideCharacter } from "./states.js";
 
 /** The TISS version whose tables this module follows. */
 export const TISS_VERSION = "4.01.00";
 
 /** A code of TUSS table 74 (`ausenciaCodValidacao`). */
-export type AbsenceReasonCode = "01" | "02" | "03" | "04" | "05" | "06" | "07";
+export type AbsenceReasonCode = keyof typeof TISS_ABSENCE_REASONS;
 
-/** TUSS table 74: why a guide carries no token (`ausenciaCodValidacao`). */
-export const TISS_ABSENCE_REASONS: Readonly<Record<AbsenceReasonCode, string>> = Object.freeze({
-  "01": "Beneficiário internado",
-  "02": "Urgência/emergência",
-  "03": "Instabilidade de sistemas, regularizado após a saída",
-  "04": "Beneficiário se negou a informar o token",
-  "05": "Coleta domiciliar",
-  "06": "Material enviado por terceiros",
-  "07": "Beneficiário não possui celular",
-});
+/** TUSS table 74: why a guide carries no token (`dm_ausenciaCodValidacao`), with the schema's full labels. */
+export const TISS_ABSENCE_REASONS = TABLE_74;
 
-/** A code of TUSS table 45 (`dm_statusSolicitacao`). */
-export type TissStatusCode = 1 | 2 | 3 | 4 | 5 | 6 | 7;
+/** A code of TUSS table 45 (`dm_statusSolicitacao`): a one-character string, `"1"` to `"7"`. */
+export type TissStatusCode = keyof typeof TISS_REQUEST_STATUS;
 
 /** TUSS table 45: the status of an authorization request (`statusSolicitacao`). */
-export const TISS_REQUEST_STATUS: Readonly<Record<TissStatusCode, string>> = Object.freeze({
-  1: "Autorizado",
-  2: "Em análise",
-  3: "Negado",
-  4: "Aguardando justificativa técnica do solicitante",
-  5: "Aguardando documentação do prestador",
-  6: "Solicitação cancelada",
-  7: "Autorizado parcialmente",
-});
+export const TISS_REQUEST_STATUS = TABLE_45;
 
 /** A code of TUSS table 23 (`caraterAtendimento`). */
-export type TissCharacterCode = "1" | "2";
+export type TissCharacterCode = keyof typeof TISS_CHARACTER;
 
 /** TUSS table 23: the character of the attendance. */
-export const TISS_CHARACTER: Readonly<Record<TissCharacterCode, string>> = Object.freeze({
-  "1": "Eletiva",
-  "2": "Urgência/Emergência",
-});
+export const TISS_CHARACTER = TABLE_23;
 
 /** A code of TUSS table 52 (`tipoConsulta`). */
-export type TissConsultationTypeCode = "1" | "2" | "3" | "4";
+export type TissConsultationTypeCode = keyof typeof TISS_CONSULTATION_TYPE;
 
 /** TUSS table 52: the type of a consultation. `2` is what {@link isReturnVisit} detects. */
-export const TISS_CONSULTATION_TYPE: Readonly<Record<TissConsultationTypeCode, string>> = Object.freeze({
-  "1": "Primeira consulta",
-  "2": "Seguimento",
-  "3": "Pré-natal",
-  "4": "Por encaminhamento",
-});
+export const TISS_CONSULTATION_TYPE = TABLE_52;
 
-/** Glosa (TUSS table 38) for an invalid token: what an operator returns when `codValidacao` does not check. */
+/** A code of TUSS table 72 (`dm_tipoIdent`): how the beneficiary was identified. */
+export type TissIdentificationCode = keyof typeof TISS_IDENTIFICATION_TYPES;
+
+/** TUSS table 72 (`dm_tipoIdent`): how the beneficiary was identified at the attendance. */
+export const TISS_IDENTIFICATION_TYPES = TABLE_72;
+
+/** A table a procedure code comes from (`dm_tabela`): `22` is TUSS procedures, `00` the operator's own. */
+export type TissTableCode = (typeof TISS_TABLES)[number];
+
+/** `dm_tabela`: the tables a procedure code may come from (`codigoTabela`). */
+export const TISS_TABLES = TABELA_CODES;
+
+/** Glosa (`dm_tipoGlosa`, table 38) for an invalid token: what an operator returns when `codValidacao` does not check. */
 export const GLOSA_INVALID_TOKEN = "3156";
 
 /** The 27 federative units (26 states and the Federal District), by two-letter abbreviation. */
@@ -96,72 +95,87 @@ export const UFS = [
 /** A federative unit's two-letter abbreviation. */
 export type Uf = (typeof UFS)[number];
 
-/**
- * The IBGE code of every UF, which TISS uses for the council's state (`UF` in table 59). The first digit is the
- * region: 1 North, 2 Northeast, 3 Southeast, 4 South, 5 Center-West.
- */
-export const UF_IBGE_CODES: Readonly<Record<Uf, string>> = Object.freeze({
-  RO: "11",
-  AC: "12",
-  AM: "13",
-  RR: "14",
-  PA: "15",
-  AP: "16",
-  TO: "17",
-  MA: "21",
-  PI: "22",
-  CE: "23",
-  RN: "24",
-  PB: "25",
-  PE: "26",
-  AL: "27",
-  SE: "28",
-  BA: "29",
-  MG: "31",
-  ES: "32",
-  RJ: "33",
-  SP: "35",
-  PR: "41",
-  SC: "42",
-  RS: "43",
-  MS: "50",
-  MT: "51",
-  GO: "52",
-  DF: "53",
-});
+/** A `dm_UF` code: the IBGE code of a UF, or `98` (países estrangeiros). */
+export type TissUfCode = keyof typeof TISS_UF;
+
+/** `dm_UF`: every code the schema accepts with its sigla (`98` is `EX`, países estrangeiros). */
+export const TISS_UF = UF_SIGLA_BY_CODE;
 
 /**
- * The IBGE code of a UF (`PR` → `41`), or `undefined` for anything that is not one of the 27 abbreviations
- * (upper case only).
+ * The IBGE code of every UF, which TISS uses for the council's state (`UF`, `dm_UF`). The first digit is the
+ * region: 1 North, 2 Northeast, 3 Southeast, 4 South, 5 Center-West.
+ */
+export const UF_IBGE_CODES: Readonly<Record<Uf, TissUfCode>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(UF_SIGLA_BY_CODE)
+      .filter(([code]) => code !== "98")
+      .map(([code, sigla]) => [sigla, code]),
+  ) as Record<Uf, TissUfCode>,
+);
+
+/**
+ * The IBGE code of a UF (`PR` → `41`; `EX`, países estrangeiros, → `98`), or `undefined` for anything else
+ * (upper case only). A `dm_UF` code is returned as it is.
  *
  * @example
  * ```ts
  * ibgeCodeOfUf("PR"); // "41"
  * ```
  */
-export function ibgeCodeOfUf(uf: string): string | undefined {
+export function ibgeCodeOfUf(uf: string): TissUfCode | undefined {
+  if (typeof uf !== "string") return undefined;
+  if (Object.hasOwn(UF_SIGLA_BY_CODE, uf)) return uf as TissUfCode;
+  if (uf === "EX") return "98";
   return Object.hasOwn(UF_IBGE_CODES, uf) ? UF_IBGE_CODES[uf as Uf] : undefined;
 }
 
-/** The professional councils of TISS table 26, by sigla (`OUT`: any other council). */
-export const PROFESSIONAL_COUNCILS = [
-  "CRAS",
-  "COREN",
-  "CRF",
-  "CRFA",
-  "CREFITO",
-  "CRM",
-  "CRN",
-  "CRO",
-  "CRP",
-  "OUT",
-] as const;
+/** A `dm_conselhoProfissional` code, `"01"` to `"15"`. */
+export type TissCouncilCode = keyof typeof TISS_COUNCILS;
 
-/** A professional council sigla. */
-export type ProfessionalCouncil = (typeof PROFESSIONAL_COUNCILS)[number];
+/** `dm_conselhoProfissional`: every council code with its sigla (`01` CRESS … `06` CRM … `15` CRTR). */
+export const TISS_COUNCILS = COUNCIL_SIGLA_BY_CODE;
+
+/** The professional councils' siglas, in code order (`OUT`: any other council). */
+export const PROFESSIONAL_COUNCILS = Object.freeze(
+  // Sorted by code: "10" to "15" are integer-like keys, which objects enumerate before "01".
+  Object.entries(COUNCIL_SIGLA_BY_CODE)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, sigla]) => sigla),
+) as readonly (typeof TISS_COUNCILS)[TissCouncilCode][];
+
+/**
+ * A professional council sigla. `CRAS` (the sigla of code 01 before TISS 4.01.00 renamed it CRESS) is still
+ * accepted on input and stored as `01`.
+ */
+export type ProfessionalCouncil = (typeof TISS_COUNCILS)[TissCouncilCode] | "CRAS";
+
+/**
+ * The `dm_conselhoProfissional` code of a council given by its code (`06`) or sigla (`CRM`, `CRBio`; `CRAS`
+ * maps to `01`), or `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * councilCodeOf("CRM"); // "06"
+ * ```
+ */
+export function councilCodeOf(council: string): TissCouncilCode | undefined {
+  if (typeof council !== "string") return undefined;
+  if (Object.hasOwn(COUNCIL_SIGLA_BY_CODE, council)) return council as TissCouncilCode;
+  if (council === "CRAS") return "01";
+  const hit = Object.entries(COUNCIL_SIGLA_BY_CODE).find(([, sigla]) => sigla === council);
+  return hit?.[0] as TissCouncilCode | undefined;
+}
+
+/** A `dm_CBOS` code: one of the CBO-S occupations the schema enumerates. */
+export type TissCboCode = (typeof TISS_CBOS_CODES)[number];
+
+/** `dm_CBOS`: the CBO-S codes the schema accepts (169 distinct codes; the schema lists two of them twice). */
+export const TISS_CBOS_CODES = CBOS_CODES;
 
 /** Field formats of TISS 4.01.00 that the guide validates. */
 export const TISS_FORMATS = Object.freeze({
+  /** `numeroGuiaPrestador` (the guide id) and `numeroGuiaOperadora`: up to 20 characters. */
+  guideNumberMaxLength: 20,
   /** `numeroCarteira`: up to 20 characters. */
   cardNumberMaxLength: 20,
   /** `codigoPrestadorNaOperadora`: up to 14 characters. */
@@ -170,11 +184,15 @@ export const TISS_FORMATS = Object.freeze({
   senhaMaxLength: 20,
   /** `codValidacao`: 1 to 10 characters. */
   codValidacaoMaxLength: 10,
+  /** `codigoProcedimento` (`st_texto10`): 1 to 10 characters. */
+  procedureCodeMaxLength: 10,
+  /** Quantities (`st_numerico3`): at most 999. */
+  quantityMax: 999,
   /** `numeroLote`: up to 12 characters. */
   batchIdMaxLength: 12,
   /** CNS (Cartão Nacional de Saúde): 15 digits. */
   cns: /^\d{15}$/,
-  /** CBO-S occupation: 6 digits. */
+  /** CBO-S occupation: 6 digits (and one of {@link TISS_CBOS_CODES}). */
   cbo: /^\d{6}$/,
   /** TUSS procedure (table 22): 8 digits. */
   tuss: /^\d{8}$/,
@@ -225,9 +243,37 @@ export function isValidCns(value: string): boolean {
   return sum % 11 === 0;
 }
 
-/** Whether `value` has the CBO-S format (6 digits). */
-export function isValidCbo(value: string): boolean {
-  return typeof value === "string" && TISS_FORMATS.cbo.test(value);
+/**
+ * Whether `value` is a CBO-S code the TISS schema accepts (`dm_CBOS`, an enumeration: not any 6 digits).
+ *
+ * @example
+ * ```ts
+ * isValidCbo("225125"); // true: médico clínico
+ * isValidCbo("123456"); // false
+ * ```
+ */
+export function isValidCbo(value: string): value is TissCboCode {
+  return typeof value === "string" && (CBOS_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * The calendar date (`YYYY-MM-DD`, `xs:date`) in America/Sao_Paulo (UTC−03:00, no daylight saving time since
+ * 2019) of the instant `atMs`: what TISS wants in `dataAutorizacao`, `dataAtendimento` and `dataExecucao`. A
+ * naive UTC date is one day late from 21:00 to 23:59 Brasília time.
+ *
+ * @throws InvalidArgumentError when `atMs` is not a non-negative integer
+ * @example
+ * ```ts
+ * toSaoPauloDate(Date.UTC(2026, 10, 24, 1, 30)); // "2026-11-23": 22:30 in Brasília
+ * ```
+ */
+export function toSaoPauloDate(atMs: number): string {
+  if (typeof atMs !== "number" || !Number.isSafeInteger(atMs) || atMs < 0) {
+    throw new InvalidArgumentError("atMs must be a non-negative integer of milliseconds", [
+      { path: "atMs", message: "must be a non-negative integer of milliseconds" },
+    ]);
+  }
+  return new Date(saoPauloDayOf(atMs) * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** Whether `value` has the TUSS procedure format (table 22, 8 digits). */
@@ -242,38 +288,39 @@ export function toTissCharacter(character: GuideCharacter): TissCharacterCode {
 
 /**
  * The TISS `statusSolicitacao` (table 45) of a guide: what the operator decided about the request.
- * `requested` and `under_review` are 2, `awaiting_justification` 4, `awaiting_documents` 5, `authorized` 1,
- * `partially_authorized` 7, `denied` 3, `cancelled` 6. After execution (`confirmed` to `appealed`) the
- * request stays authorized: 1, or 7 when it was authorized partially. `expired` has no TISS code: `undefined`.
+ * The code is a one-character string, as `dm_statusSolicitacao` wants: `requested` and `under_review` are
+ * `"2"`, `awaiting_justification` `"4"`, `awaiting_documents` `"5"`, `authorized` `"1"`, `partially_authorized`
+ * `"7"`, `denied` `"3"`, `cancelled` `"6"`. After execution (`confirmed` to `appealed`) the request stays
+ * authorized: `"1"`, or `"7"` when it was authorized partially. `expired` has no TISS code: `undefined`.
  *
  * @example
  * ```ts
- * toTissStatus(transition(guide, { type: "request_documents" }, { nowMs })); // 5
+ * toTissStatus(transition(guide, { type: "request_documents" }, { nowMs })); // "5"
  * ```
  */
 export function toTissStatus(guide: Guide): TissStatusCode | undefined {
   switch (guide.state) {
     case "requested":
     case "under_review":
-      return 2;
+      return "2";
     case "awaiting_justification":
-      return 4;
+      return "4";
     case "awaiting_documents":
-      return 5;
+      return "5";
     case "authorized":
-      return 1;
+      return "1";
     case "partially_authorized":
-      return 7;
+      return "7";
     case "denied":
-      return 3;
+      return "3";
     case "cancelled":
-      return 6;
+      return "6";
     case "confirmed":
     case "billed":
     case "paid":
     case "disallowed":
     case "appealed":
-      return guide.authorization?.partial ? 7 : 1;
+      return guide.authorization?.partial ? "7" : "1";
     case "expired":
       return undefined;
   }

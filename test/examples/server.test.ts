@@ -68,7 +68,7 @@ describe("examples/server over real HTTP", () => {
 
     r = await call("POST", "/guides/G-100/authorize", { senha: "CO20260001", validUntil: "2026-12-31" });
     expect(r.json.guide.state).toBe("authorized");
-    expect(r.json.tiss.statusSolicitacao).toBe(1);
+    expect(r.json.tiss.statusSolicitacao).toBe("1");
 
     r = await call("GET", "/guides/G-100/contacts");
     expect(r.status).toBe(200);

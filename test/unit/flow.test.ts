@@ -56,7 +56,7 @@ describe("a guide confirmed by a token, end to end on the memory store", () => {
   it("create → authorize → issue → verify → confirm → bill → pay", async () => {
     const { clock, guide, authorize, issueAndVerify } = setup();
     let g = authorize(guide("G-FLOW-1"));
-    expect(toTissStatus(g)).toBe(1);
+    expect(toTissStatus(g)).toBe("1");
     const receipt = await issueAndVerify(g);
     g = transition(g, { type: "confirm", receipt }, { nowMs: clock.now() });
     expect(g.state).toBe("confirmed");

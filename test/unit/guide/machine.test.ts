@@ -83,8 +83,8 @@ describe("createGuide", () => {
       "provider.code",
       "provider.professional.uf",
       "provider.professional.cbo",
-      "procedures.0.tuss",
       "procedures.0.quantity",
+      "procedures.0.tuss",
       "notes",
     ]);
     const everything = e.message + JSON.stringify(e.issues);

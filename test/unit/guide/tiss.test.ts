@@ -157,7 +157,7 @@ describe("TISS tables", () => {
   it("table 74 has reasons 01–07, table 45 statuses 1–7, tables 23 and 52", () => {
     expect(Object.keys(TISS_ABSENCE_REASONS)).toEqual(["01", "02", "03", "04", "05", "06", "07"]);
     expect(Object.keys(TISS_REQUEST_STATUS)).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
-    expect(TISS_REQUEST_STATUS[7]).toBe("Autorizado parcialmente");
+    expect(TISS_REQUEST_STATUS["7"]).toBe("Autorizado parcialmente");
     expect(Object.keys(TISS_CHARACTER)).toEqual(["1", "2"]);
     expect(Object.keys(TISS_CONSULTATION_TYPE)).toEqual(["1", "2", "3", "4"]);
     expect(toTissCharacter("eletiva")).toBe("1");
@@ -166,19 +166,19 @@ describe("TISS tables", () => {
 
   it("toTissStatus follows table 45", () => {
     const expected = {
-      requested: 2,
-      under_review: 2,
-      awaiting_justification: 4,
-      awaiting_documents: 5,
-      authorized: 1,
-      partially_authorized: 7,
-      denied: 3,
-      cancelled: 6,
-      confirmed: 1,
-      billed: 1,
-      paid: 1,
-      disallowed: 1,
-      appealed: 1,
+      requested: "2",
+      under_review: "2",
+      awaiting_justification: "4",
+      awaiting_documents: "5",
+      authorized: "1",
+      partially_authorized: "7",
+      denied: "3",
+      cancelled: "6",
+      confirmed: "1",
+      billed: "1",
+      paid: "1",
+      disallowed: "1",
+      appealed: "1",
       expired: undefined,
     } as const;
     for (const [state, code] of Object.entries(expected)) {
@@ -186,7 +186,7 @@ describe("TISS tables", () => {
     }
     const p = guideIn("partially_authorized");
     const partial = transition(p, { type: "confirm", receipt: receiptFor(p) }, { nowMs: T0 });
-    expect(toTissStatus(partial)).toBe(7);
+    expect(toTissStatus(partial)).toBe("7");
   });
 
   it("toTissValidation gives exactly one field once confirmed, undefined before and for honorários", () => {
