@@ -18,7 +18,8 @@ export type HealthTokenErrorCode =
   | "RECIPIENT_UNAVAILABLE"
   | "DELIVERY_FAILED"
   | "STORE_UNAVAILABLE"
-  | "GUIDE_TRANSITION";
+  | "GUIDE_TRANSITION"
+  | "RECEIPT_REJECTED";
 
 /**
  * The base class of every error thrown by health-token.
@@ -237,6 +238,41 @@ export class GuideTransitionError extends HealthTokenError<"GUIDE_TRANSITION"> {
     );
     this.state = state;
     this.event = event;
+    this.reason = reason;
+  }
+}
+
+/** Why a delivery-receipt callback was refused. */
+export type ReceiptRejectReason =
+  | "unsigned"
+  | "forged"
+  | "malformed"
+  | "stale"
+  | "replayed"
+  | "unknown_token";
+
+/**
+ * A provider's status callback (delivery receipt) was refused: unsigned, forged, malformed, too old, already
+ * processed, or about no token we know. Nothing was changed. Answer `replayed` with 200 (the provider stops
+ * retrying) and the others with 4xx.
+ *
+ * @example
+ * ```ts
+ * catch (e) {
+ *   if (e instanceof ReceiptRejectedError) res.status(e.reason === "replayed" ? 200 : 401).end();
+ * }
+ * ```
+ */
+export class ReceiptRejectedError extends HealthTokenError<"RECEIPT_REJECTED"> {
+  /** Why it was refused. */
+  readonly reason: ReceiptRejectReason;
+
+  /**
+   * @param reason - why the callback was refused
+   * @param message - a detail (never the body, a phone number or a secret)
+   */
+  constructor(reason: ReceiptRejectReason, message: string, options?: { cause?: unknown; scope?: string }) {
+    super("RECEIPT_REJECTED", `${reason}: ${message}`, options);
     this.reason = reason;
   }
 }

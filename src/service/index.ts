@@ -28,11 +28,20 @@ export {
 } from "../policy/token-policy.js";
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
 export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
+export { DELIVERY_DEFAULTS, type DeliveryOptions } from "./delivery-run.js";
+export type {
+  DeliveryNextStep,
+  DeliveryReport,
+  DeliveryReportResult,
+  DeliveryStatus,
+  TokenState,
+} from "./delivery-status.js";
 export {
   createTokenService,
   type HistoryOptions,
   type IssueInput,
   type IssueResult,
+  type PendingIssueResult,
   type Pepper,
   type RevokeInput,
   type RevokeResult,

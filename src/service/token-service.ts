@@ -17,13 +17,19 @@ import type { TokenStore } from "../ports/store.js";
 import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
 import {
   type ContactChoice,
-  deliver,
   eligibleTargets,
-  failureReason,
   type NotifierOption,
   type PersonInput,
   planDelivery,
 } from "./delivery.js";
+import { type DeliveryOptions, DeliveryRunner } from "./delivery-run.js";
+import {
+  applyDeliveryReport,
+  type DeliveryReport,
+  type DeliveryReportResult,
+  type DeliveryStatus,
+  readDeliveryStatus,
+} from "./delivery-status.js";
 import { type VerifyInput, type VerifyResult, verifyCode } from "./verification.js";
 
 /** A pepper: at least 32 bytes (a string counts its UTF-8 bytes). */
@@ -56,6 +62,8 @@ export interface TokenServiceOptions {
    * are caught and ignored: an observer can never break an issue or a verification.
    */
   readonly onEvent?: (event: TokenEvent) => void | Promise<void>;
+  /** Delivery deadlines and failed-receipt fallback (docs/delivery.md). */
+  readonly delivery?: DeliveryOptions;
 }
 
 /** What {@link TokenService.issue} needs. */
@@ -70,6 +78,34 @@ export interface IssueInput {
   readonly contactId?: string;
   /** Only this channel. */
   readonly channel?: Channel;
+  /**
+   * The whole delivery's budget in ms (every try, retry and fallback), at most 10 minutes; default
+   * `delivery.deadlineMs` (15 s), or `delivery.backgroundDeadlineMs` (60 s) in background mode.
+   */
+  readonly deadlineMs?: number;
+  /** Cancels the delivery (in background mode too): the try in flight is abandoned and the token revoked. */
+  readonly signal?: AbortSignal;
+  /**
+   * Return once the token is saved (`status: "pending"`) and deliver after; follow it with
+   * {@link TokenService.deliveryStatus} or the events.
+   */
+  readonly background?: boolean;
+}
+
+/** The result of {@link TokenService.issue} in background mode: saved, delivery under way. */
+export interface PendingIssueResult {
+  /** Always `pending`. */
+  readonly status: "pending";
+  /** The new token's id. */
+  readonly tokenId: string;
+  /** The guide. */
+  readonly guideId: string;
+  /** When the code expires (ms). */
+  readonly expiresAtMs: number;
+  /** The delivery run (in the events). */
+  readonly deliveryId: string;
+  /** When the run gives up at the latest (ms). */
+  readonly deadlineAtMs: number;
 }
 
 /** The result of {@link TokenService.issue}. It never holds the code. */
@@ -88,6 +124,12 @@ export interface IssueResult {
   readonly contactId: string;
   /** Its masked address. */
   readonly deliveredTo: string;
+  /** Always `sent` (the notifier accepted it). */
+  readonly status: "sent";
+  /** The provider's message id, to match delivery reports and "I never got it" calls. */
+  readonly providerMessageId?: string;
+  /** The delivery run (in the events). */
+  readonly deliveryId: string;
 }
 
 /** What {@link TokenService.revoke} needs. */
@@ -121,7 +163,20 @@ export interface TokenService {
   /** The contacts the code may go to, masked, in preference order (for the attendant to choose from). */
   listContacts(beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[];
   /** Issues a code for a guide (superseding the previous one) and delivers it. The result holds no code. */
-  issue(input: IssueInput): Promise<IssueResult>;
+  issue(input: IssueInput & { readonly background: true }): Promise<PendingIssueResult>;
+  issue(input: IssueInput & { readonly background?: false }): Promise<IssueResult>;
+  issue(input: IssueInput): Promise<IssueResult | PendingIssueResult>;
+  /** What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished. */
+  deliveryStatus(guideId: string): Promise<DeliveryStatus>;
+  /**
+   * Records a provider's delivery report (from a parser of `health-token/receipts`); a `failed` one sends the
+   * same code to the next fallback contact when it may. Throws `ReceiptRejectedError` (`replayed`,
+   * `unknown_token`, `malformed`) and then changes nothing.
+   */
+  applyDeliveryReport(
+    report: DeliveryReport,
+    options?: { readonly guideId?: string },
+  ): Promise<DeliveryReportResult>;
   /** Verifies a sent code. Never throws on a wrong or malformed code. */
   verify(input: VerifyInput): Promise<VerifyResult>;
   /** Revokes the active token of a guide. */
@@ -208,6 +263,18 @@ const issueSchema = z.object({
   guardian: personSchema.optional(),
   contactId: cleanText(64).optional(),
   channel: z.enum(["app", "sms", "whatsapp", "email"]).optional(),
+  deadlineMs: z.int().min(1).max(600_000).optional(),
+  signal: z
+    .custom<AbortSignal>(
+      (v) =>
+        typeof v === "object" &&
+        v !== null &&
+        typeof (v as AbortSignal).aborted === "boolean" &&
+        typeof (v as AbortSignal).addEventListener === "function",
+      "expected an AbortSignal",
+    )
+    .optional(),
+  background: z.boolean().optional(),
 });
 const revokeSchema = z.object({ guideId: idSchema, reason: cleanText(64) });
 const reportSchema = z.object({ guideId: idSchema, beneficiaryId: idSchema });
@@ -333,6 +400,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   };
   const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit };
   const app = new AppMode(ctx, options.secretsKey);
+  const runner = new DeliveryRunner(ctx, notifiers, options.delivery);
 
   const listContacts = (beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[] => {
     const b = parseInput(personSchema, beneficiary, "beneficiary", "beneficiary");
@@ -345,7 +413,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }));
   };
 
-  const issue = async (raw: IssueInput): Promise<IssueResult> => {
+  const issue = async (raw: IssueInput): Promise<IssueResult | PendingIssueResult> => {
     const input = parseInput(issueSchema, raw, "issue input");
     const nowMs = clock.now();
     assertNotFuture(input.beneficiary, "beneficiary", nowMs, policy.utcOffsetMinutes);
@@ -380,56 +448,30 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }
     await emit({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
 
-    const ttlSeconds = policy.ttlSeconds;
-    let delivered: Awaited<ReturnType<typeof deliver>>;
-    try {
-      delivered = await deliver(
-        notifiers,
-        targets,
-        (target) => ({
-          code,
-          ttlSeconds,
-          expiresAtMs,
-          channel: target.channel,
-          to: target.address,
-          recipient: target.recipient,
-          beneficiaryId,
-          locale: policy.locale,
-          ...(policy.operatorName === undefined ? {} : { operatorName: policy.operatorName }),
-        }),
-        (attempt) => {
-          const t = attempt.target;
-          return emit(
-            {
-              ...base,
-              type: attempt.ok ? "token.delivered" : "token.delivery_failed",
-              tokenId,
-              channel: t.channel,
-              maskedContact: t.masked,
-              recipient: t.recipient,
-              ...(attempt.ok ? {} : { reason: failureReason(attempt.error) }),
-            },
-            clock.now(),
-          );
-        },
-      );
-    } catch (error) {
-      if (error instanceof HealthTokenError && error.code === "DELIVERY_FAILED") {
-        // Nobody received it: no valid token may linger.
-        const at = clock.now();
-        const revoked = await storeOp(() => store.revoke(guideId, at));
-        if (revoked) await emit({ ...base, type: "token.revoked", tokenId, reason: "delivery_failed" }, at);
-      }
-      throw error;
-    }
+    const job = { tokenId, guideId, providerId, beneficiaryId, code, expiresAtMs, targets };
+    const background = input.background === true;
+    const started = await runner.start(job, {
+      mode: background ? "background" : "foreground",
+      deadlineMs:
+        input.deadlineMs ?? (background ? runner.options.backgroundDeadlineMs : runner.options.deadlineMs),
+      signal: input.signal,
+    });
+    const { deliveryId, deadlineAtMs } = started;
+    if (background) return { status: "pending", tokenId, guideId, expiresAtMs, deliveryId, deadlineAtMs };
+    const delivered = await started.done;
     return {
+      status: "sent",
       tokenId,
       guideId,
       expiresAtMs,
-      channel: delivered.channel,
-      recipient: delivered.recipient,
-      contactId: delivered.contactId,
-      deliveredTo: delivered.masked,
+      channel: delivered.target.channel,
+      recipient: delivered.target.recipient,
+      contactId: delivered.target.contactId,
+      deliveredTo: delivered.target.masked,
+      deliveryId,
+      ...(delivered.providerMessageId === undefined
+        ? {}
+        : { providerMessageId: delivered.providerMessageId }),
     };
   };
 
@@ -488,7 +530,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   return {
     policy,
     listContacts,
-    issue,
+    issue: issue as TokenService["issue"],
+    deliveryStatus: async (guideId) =>
+      readDeliveryStatus(ctx, runner, parseInput(idSchema, guideId, "guide id", "guideId")),
+    applyDeliveryReport: (report, reportOptions) => applyDeliveryReport(ctx, runner, report, reportOptions),
     verify: (input) => verifyCode(ctx, input),
     revoke,
     reportUnrequested,
