@@ -14,6 +14,7 @@ export const entries = {
   whatsapp: "src/adapters/whatsapp.ts",
   sms: "src/adapters/sms.ts",
   webhook: "src/adapters/webhook.ts",
+  receipts: "src/adapters/receipts/index.ts",
 } as const;
 
 export default defineConfig({

@@ -34,7 +34,7 @@ import {
 } from "./_http.js";
 
 export type { FetchLike, HttpRequest, HttpRetryOptions, ProviderErrorInfo } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** How to speak to one SMS provider's HTTP API. */
 export interface SmsProvider {

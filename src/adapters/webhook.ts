@@ -43,7 +43,7 @@ import type {
 import { type FetchLike, type HttpRetryOptions, sendHttp } from "./_http.js";
 
 export type { FetchLike, HttpRetryOptions } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** The name of the signature header (HTTP header names are case-insensitive). */
 export const WEBHOOK_SIGNATURE_HEADER = "Health-Token-Signature";

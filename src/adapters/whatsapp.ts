@@ -27,7 +27,7 @@ import type { DeliveryReceipt, Locale, Notifier, SendOptions, TokenMessage } fro
 import { type FetchLike, type HttpRetryOptions, type ProviderErrorInfo, sendHttp } from "./_http.js";
 
 export type { FetchLike, HttpRetryOptions } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** The Graph API version used when none is given. */
 export const WHATSAPP_DEFAULT_API_VERSION = "v24.0";

@@ -6,6 +6,7 @@
  * @module
  */
 import { ReceiptRejectedError } from "../errors.js";
+import type { DeliveryReport } from "../ports/delivery-report.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel } from "../ports/notifier.js";
 import type { StoredToken, TokenStatus } from "../ports/store.js";
@@ -188,33 +189,6 @@ export async function readDeliveryStatus(
     startedAtMs: started.atMs,
     nextStep: "ask_then_issue_new_code",
   };
-}
-
-/**
- * A provider's report about one message, as a receipt parser of `health-token/receipts` returns it (or as you
- * build it from another provider's callback).
- *
- * @example
- * ```ts
- * const report: DeliveryReport = { provider: "twilio", providerMessageId: "SM…", status: "delivered",
- *   dedupeKey: "SM…:delivered", reference: "ht1.…" };
- * ```
- */
-export interface DeliveryReport {
-  /** The provider (`whatsapp`, `twilio`, `zenvia`, or yours). */
-  readonly provider: string;
-  /** The provider's id of the message. */
-  readonly providerMessageId: string;
-  /** What happened to it. */
-  readonly status: "sent" | "delivered" | "read" | "failed";
-  /** The provider's error code, for `failed`. */
-  readonly providerCode?: string;
-  /** The reference the token service attached to the message, when the provider echoed it. */
-  readonly reference?: string;
-  /** Unique per report (the same on the provider's retries of it): a second report with it is `replayed`. */
-  readonly dedupeKey: string;
-  /** When the provider says it happened (ms). */
-  readonly occurredAtMs?: number;
 }
 
 /** The result of {@link TokenService.applyDeliveryReport}. */

@@ -31,7 +31,6 @@ export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from ".
 export { DELIVERY_DEFAULTS, type DeliveryOptions } from "./delivery-run.js";
 export type {
   DeliveryNextStep,
-  DeliveryReport,
   DeliveryReportResult,
   DeliveryStatus,
   TokenState,

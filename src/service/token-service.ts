@@ -11,6 +11,7 @@ import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableEr
 import { takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
+import type { DeliveryReport } from "../ports/delivery-report.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
@@ -25,7 +26,6 @@ import {
 import { type DeliveryOptions, DeliveryRunner } from "./delivery-run.js";
 import {
   applyDeliveryReport,
-  type DeliveryReport,
   type DeliveryReportResult,
   type DeliveryStatus,
   readDeliveryStatus,
