@@ -3,6 +3,7 @@
  * hex/base64 of HMACs, and the freshness check of a provider's timestamp.
  */
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { constantTimeEqualString } from "../../_internal/constant-time.js";
 import { ReceiptRejectedError, type ReceiptRejectReason } from "../../errors.js";
 import type { CallbackHeaders } from "../../ports/delivery-report.js";
 
@@ -82,3 +83,26 @@ export function codeString(value: unknown): string | undefined {
 
 /** Default age limit of a report: a token lives minutes, a day-old receipt changes nothing useful. */
 export const DEFAULT_MAX_AGE_SECONDS = 86_400;
+
+/**
+ * Whether `given` equals `expected(secret)` for one of the secrets (a rotation), compared in constant time and
+ * with no early exit, so the work does not depend on which secret matches. Empty secrets never match.
+ */
+export function matchesAnySecret(
+  secret: string | readonly string[],
+  expected: (secret: string) => string,
+  given: string,
+): boolean {
+  let ok = false;
+  for (const s of secretsOf(secret)) ok = constantTimeEqualString(expected(s), given) || ok;
+  return ok;
+}
+
+/** Parses a JSON body, refusing it as `malformed` when it is not JSON. */
+export function parseJsonBody(scope: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw reject(scope, "malformed", "body is not JSON");
+  }
+}

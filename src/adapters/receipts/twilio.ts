@@ -11,9 +11,8 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { constantTimeEqualString } from "../../_internal/constant-time.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
-import { base64Of, headerOf, rawBodyOf, reject, secretsOf, shortString } from "./_callback.js";
+import { base64Of, headerOf, matchesAnySecret, rawBodyOf, reject, shortString } from "./_callback.js";
 
 const SCOPE = "receipts:twilio";
 
@@ -92,10 +91,7 @@ export function parseTwilioStatusCallback(input: TwilioStatusCallbackInput): Del
     throw reject(SCOPE, "malformed", "url is not an absolute URL");
   }
   const params = new URLSearchParams(text);
-  let ok = false;
-  for (const token of secretsOf(input.authToken)) {
-    ok = constantTimeEqualString(twilioSignature(token, input.url, params), given) || ok;
-  }
+  const ok = matchesAnySecret(input.authToken, (token) => twilioSignature(token, input.url, params), given);
   if (!ok) throw reject(SCOPE, "forged", "the signature does not match the URL and parameters");
   if (input.accountSid !== undefined && params.get("AccountSid") !== input.accountSid) {
     throw reject(SCOPE, "forged", "the callback is for another account");

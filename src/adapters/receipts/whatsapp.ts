@@ -11,7 +11,6 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { constantTimeEqualString } from "../../_internal/constant-time.js";
 import { systemClock } from "../../ports/clock.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
 import {
@@ -20,9 +19,10 @@ import {
   codeString,
   DEFAULT_MAX_AGE_SECONDS,
   headerOf,
+  matchesAnySecret,
+  parseJsonBody,
   rawBodyOf,
   reject,
-  secretsOf,
   shortString,
 } from "./_callback.js";
 
@@ -73,18 +73,14 @@ export function parseWhatsAppStatusWebhook(input: WhatsAppStatusWebhookInput): D
   const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header.trim());
   if (match === null) throw reject(SCOPE, "forged", "X-Hub-Signature-256 is not sha256=<64 hex>");
   const given = match[1]!.toLowerCase();
-  let ok = false;
-  for (const secret of secretsOf(input.appSecret)) {
-    ok = constantTimeEqualString(bytesToHex(hmac(sha256, utf8ToBytes(secret), bytes)), given) || ok;
-  }
+  const ok = matchesAnySecret(
+    input.appSecret,
+    (secret) => bytesToHex(hmac(sha256, utf8ToBytes(secret), bytes)),
+    given,
+  );
   if (!ok) throw reject(SCOPE, "forged", "the signature does not match the body");
 
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw reject(SCOPE, "malformed", "body is not JSON");
-  }
+  const body = parseJsonBody(SCOPE, text);
   const b = body as { object?: unknown; entry?: unknown };
   if (
     typeof body !== "object" ||

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { constantTimeEqualString } from "../../_internal/constant-time.js";
 import { systemClock } from "../../ports/clock.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
 import {
@@ -17,6 +16,8 @@ import {
   codeString,
   DEFAULT_MAX_AGE_SECONDS,
   headerOf,
+  matchesAnySecret,
+  parseJsonBody,
   rawBodyOf,
   reject,
   secretsOf,
@@ -73,16 +74,10 @@ export function parseZenviaStatusWebhook(input: ZenviaStatusWebhookInput): Deliv
   const given = headerOf(input.headers, input.headerName ?? ZENVIA_SECRET_HEADER);
   if (given === undefined || given === "") throw reject(SCOPE, "unsigned", "no secret header");
   const secrets = secretsOf(input.secret).filter((s) => s.length >= ZENVIA_MIN_SECRET_LENGTH);
-  let ok = false;
-  for (const secret of secrets) ok = constantTimeEqualString(secret, given) || ok;
-  if (!ok) throw reject(SCOPE, "forged", "the secret header does not match");
+  if (!matchesAnySecret(secrets, (secret) => secret, given))
+    throw reject(SCOPE, "forged", "the secret header does not match");
 
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw reject(SCOPE, "malformed", "body is not JSON");
-  }
+  const body = parseJsonBody(SCOPE, text);
   const e = body as {
     id?: unknown;
     timestamp?: unknown;
