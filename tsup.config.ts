@@ -16,6 +16,7 @@ export const entries = {
   webhook: "src/adapters/webhook.ts",
   http: "src/http/index.ts",
   tiss: "src/tiss/index.ts",
+  receipts: "src/adapters/receipts/index.ts",
 } as const;
 
 export default defineConfig({

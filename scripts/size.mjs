@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
 const entry = new URL("../src/otp/index.ts", import.meta.url).pathname;
+const receipts = new URL("../src/adapters/receipts/index.ts", import.meta.url).pathname;
 const programs = [
   {
     name: "totp + verifyTotp, SHA-1 only",
@@ -21,6 +22,13 @@ console.log(verifyTotp(secret, totp(secret)));`,
     code: `import { hmacSha256, hmacSha512, totp, verifyTotp } from ${JSON.stringify(entry)};
 const secret = new Uint8Array(64);
 for (const algorithm of ["SHA1", hmacSha256, hmacSha512]) console.log(verifyTotp(secret, totp(secret, { algorithm }), { algorithm }));`,
+  },
+  {
+    // health-token/receipts: the three status-callback parsers (HMAC-SHA256, HMAC-SHA1, a secret header).
+    name: "receipts: the three status-callback parsers",
+    budget: 7000,
+    code: `import { parseTwilioStatusCallback, parseWhatsAppStatusWebhook, parseZenviaStatusWebhook } from ${JSON.stringify(receipts)};
+console.log(parseTwilioStatusCallback, parseWhatsAppStatusWebhook, parseZenviaStatusWebhook);`,
   },
 ];
 

@@ -21,7 +21,8 @@ export type HealthTokenErrorCode =
   | "GUIDE_TRANSITION"
   | "GUIDE_CONFLICT"
   | "GUIDE_NOT_FOUND"
-  | "ATTENDANCE_REFUSED";
+  | "ATTENDANCE_REFUSED"
+  | "RECEIPT_REJECTED";
 
 /**
  * The base class of every error thrown by health-token.
@@ -327,6 +328,41 @@ export class AttendanceRefusedError extends HealthTokenError<"ATTENDANCE_REFUSED
     super("ATTENDANCE_REFUSED", `guide ${guideId} (${state}): ${reason}`, { scope: "desk" });
     this.guideId = guideId;
     this.state = state;
+    this.reason = reason;
+  }
+}
+
+/** Why a delivery-receipt callback was refused. */
+export type ReceiptRejectReason =
+  | "unsigned"
+  | "forged"
+  | "malformed"
+  | "stale"
+  | "replayed"
+  | "unknown_token";
+
+/**
+ * A provider's status callback (delivery receipt) was refused: unsigned, forged, malformed, too old, already
+ * processed, or about no token we know. Nothing was changed. Answer `replayed` with 200 (the provider stops
+ * retrying) and the others with 4xx.
+ *
+ * @example
+ * ```ts
+ * catch (e) {
+ *   if (e instanceof ReceiptRejectedError) res.status(e.reason === "replayed" ? 200 : 401).end();
+ * }
+ * ```
+ */
+export class ReceiptRejectedError extends HealthTokenError<"RECEIPT_REJECTED"> {
+  /** Why it was refused. */
+  readonly reason: ReceiptRejectReason;
+
+  /**
+   * @param reason - why the callback was refused
+   * @param message - a detail (never the body, a phone number or a secret)
+   */
+  constructor(reason: ReceiptRejectReason, message: string, options?: { cause?: unknown; scope?: string }) {
+    super("RECEIPT_REJECTED", `${reason}: ${message}`, options);
     this.reason = reason;
   }
 }

@@ -1,7 +1,10 @@
 /**
  * The small HTTP client the HTTP notifiers share (internal, never exported from an entry).
  *
- * Over the platform `fetch` (injectable): a timeout per attempt by `AbortSignal`; retries with exponential
+ * Over the platform `fetch` (injectable): a total budget per send (default {@link HTTP_DEFAULTS}: 8 s, every
+ * attempt, backoff and `Retry-After` wait included, so a gateway that never answers costs an attendant seconds,
+ * not half a minute); a timeout per attempt by `AbortSignal`, combined with the caller's signal (the token
+ * service's delivery deadline), which also cuts a backoff wait short; retries with exponential
  * backoff and full jitter on 429, 5xx, timeouts and network errors only (a provider classifier may mark one of
  * its own rate-limit codes retryable even on a 400, as Meta's Graph API does); `Retry-After` honoured, in
  * seconds or as an HTTP date, and a wait longer than `maxRetryAfterMs` ends the retries instead of stalling a
@@ -39,18 +42,42 @@ export interface ProviderErrorInfo {
   readonly retryable?: boolean;
 }
 
+/**
+ * The defaults of every HTTP notifier: at most 8 s per send in all (3 attempts of at most 3 s each, backoff
+ * 250 ms doubling up to 1 s, a `Retry-After` honoured only when it fits the budget). docs/delivery.md weighs
+ * them against an attendant's wait.
+ *
+ * @example
+ * ```ts
+ * new WhatsAppNotifier({ ...options, budgetMs: HTTP_DEFAULTS.budgetMs * 2 }); // a slower gateway
+ * ```
+ */
+export const HTTP_DEFAULTS = Object.freeze({
+  maxAttempts: 3,
+  baseDelayMs: 250,
+  maxDelayMs: 1_000,
+  maxRetryAfterMs: 5_000,
+  timeoutMs: 3_000,
+  budgetMs: 8_000,
+});
+
 /** Retry tuning shared by every HTTP notifier. */
 export interface HttpRetryOptions {
   /** Attempts in all, the first included (default 3; 1 disables retries). */
   readonly maxAttempts?: number;
   /** First backoff ceiling in ms (default 250); attempt n waits a random time in [0, base·2ⁿ⁻¹]. */
   readonly baseDelayMs?: number;
-  /** Backoff ceiling in ms (default 4,000). */
+  /** Backoff ceiling in ms (default 1,000). */
   readonly maxDelayMs?: number;
-  /** The longest `Retry-After` honoured, in ms (default 30,000); a longer one ends the retries. */
+  /** The longest `Retry-After` honoured, in ms (default 5,000); a longer one ends the retries. */
   readonly maxRetryAfterMs?: number;
-  /** Timeout of each attempt in ms, response body included (default 10,000). */
+  /** Timeout of each attempt in ms, response body included (default 3,000). */
   readonly timeoutMs?: number;
+  /**
+   * The whole send's budget in ms, every attempt, backoff and `Retry-After` wait included (default 8,000): no
+   * attempt starts or waits past it, and the last attempt's timeout is cut to what is left.
+   */
+  readonly budgetMs?: number;
 }
 
 /** Options of {@link sendHttp}. */
@@ -67,6 +94,8 @@ export interface HttpClientOptions extends HttpRetryOptions {
   readonly now?: () => number;
   /** Reads the provider's code and message out of an error answer. */
   readonly parseError?: (status: number, body: unknown) => ProviderErrorInfo | undefined;
+  /** Aborts the send (attempt in flight and backoff wait): the token service's deadline, or the caller's. */
+  readonly signal?: AbortSignal;
 }
 
 /** A successful answer. */
@@ -83,8 +112,11 @@ export interface HttpResult {
  * The `cause` of every `DeliveryFailedError` an HTTP notifier throws: what the provider said, redacted.
  */
 export class ProviderError extends Error {
-  /** `http`: the provider answered with an error status; `timeout`; `network`: no answer at all. */
-  readonly kind: "http" | "timeout" | "network";
+  /**
+   * `http`: the provider answered with an error status; `timeout`; `network`: no answer at all; `aborted`: the
+   * caller's signal (a delivery deadline) stopped it.
+   */
+  readonly kind: "http" | "timeout" | "network" | "aborted";
   /** The HTTP status, for `http`. */
   readonly status: number | undefined;
   /** The provider's own error code, when it gave one. */
@@ -161,6 +193,24 @@ function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves after `sleep(ms)`, or as soon as `signal` aborts (whichever first); never rejects. */
+function sleepUnlessAborted(
+  sleep: (ms: number) => Promise<void>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    sleep(ms).then(done, done);
+  });
+}
+
 function parseBody(text: string): unknown {
   if (text === "") return undefined;
   try {
@@ -225,14 +275,17 @@ export async function sendHttp(
   secrets: readonly string[],
 ): Promise<HttpResult> {
   const doFetch: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
-  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 3));
-  const baseDelayMs = options.baseDelayMs ?? 250;
-  const maxDelayMs = options.maxDelayMs ?? 4_000;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? HTTP_DEFAULTS.maxAttempts));
+  const baseDelayMs = options.baseDelayMs ?? HTTP_DEFAULTS.baseDelayMs;
+  const maxDelayMs = options.maxDelayMs ?? HTTP_DEFAULTS.maxDelayMs;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? HTTP_DEFAULTS.maxRetryAfterMs;
+  const timeoutMs = options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
+  const budgetMs = options.budgetMs ?? HTTP_DEFAULTS.budgetMs;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? defaultRandom;
   const now = options.now ?? (() => systemClock.now());
+  const signal = options.signal;
+  const budgetEndsAtMs = now() + budgetMs;
 
   const fail = (message: string, cause: ProviderError, retryable: boolean): DeliveryFailedError =>
     new DeliveryFailedError(message, {
@@ -241,16 +294,26 @@ export async function sendHttp(
       retryable,
       ...(cause.providerCode !== undefined ? { providerCode: cause.providerCode } : {}),
     });
+  const aborted = (attempts: number): DeliveryFailedError =>
+    fail(
+      `aborted by the delivery deadline or the caller after ${attempts} attempt${attempts === 1 ? "" : "s"}`,
+      new ProviderError({ kind: "aborted", attempts }),
+      false,
+    );
 
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw aborted(attempt - 1);
     const last = attempt >= maxAttempts;
     let retryAfterMs: number | undefined;
     let failure: { error: DeliveryFailedError; retryable: boolean };
+    // The last slice of the budget: the attempt's timeout never runs past it.
+    const attemptTimeoutMs = Math.max(1, Math.min(timeoutMs, budgetEndsAtMs - now()));
     try {
+      const timeout = AbortSignal.timeout(attemptTimeoutMs);
       const init: RequestInit = {
         method: request.method,
         headers: { ...request.headers },
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
         redirect: "error",
       };
       if (request.body !== undefined) init.body = request.body;
@@ -279,6 +342,7 @@ export async function sendHttp(
       };
       if (retryable) retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now());
     } catch (error) {
+      if (signal?.aborted) throw aborted(attempt);
       const kind = isTimeout(error) ? "timeout" : "network";
       const rawMessage = error instanceof Error ? error.message : String(error);
       const cause = new ProviderError({
@@ -286,7 +350,7 @@ export async function sendHttp(
         attempts: attempt,
         providerMessage: redact(`${errorName(error)}: ${rawMessage}`, secrets),
       });
-      const what = kind === "timeout" ? `no answer within ${timeoutMs} ms` : "network error";
+      const what = kind === "timeout" ? `no answer within ${attemptTimeoutMs} ms` : "network error";
       failure = {
         retryable: true,
         error: fail(`${what} after ${attempt} attempt${attempt > 1 ? "s" : ""}`, cause, true),
@@ -301,6 +365,9 @@ export async function sendHttp(
     }
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
     const jitter = Math.floor(random() * ceiling);
-    await sleep(Math.max(retryAfterMs ?? 0, jitter));
+    const waitMs = Math.max(retryAfterMs ?? 0, jitter);
+    // No wait (and no attempt after it) past the budget: the fallback gets the time instead.
+    if (now() + waitMs >= budgetEndsAtMs) throw failure.error;
+    await sleepUnlessAborted(sleep, waitMs, signal);
   }
 }

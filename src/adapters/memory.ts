@@ -64,7 +64,23 @@ const EVENT_TYPES: readonly TokenEventType[] = [
   "token.revoked",
   "token.reported_unrequested",
   "app.enrolled",
+  "token.delivery_started",
+  "token.delivery_status",
 ];
+/** The rare fields of an event (delivery details, a guardian's dependent, a provider's count), kept beside the columns. */
+const DELIVERY_FIELDS = [
+  "dependentId",
+  "providerFailures",
+  "deliveryId",
+  "mode",
+  "deadlineAtMs",
+  "durationMs",
+  "providerMessageId",
+  "deliveryStatus",
+  "provider",
+  "providerCode",
+] as const satisfies readonly (keyof TokenEvent)[];
+type DeliveryFields = Partial<Pick<TokenEvent, (typeof DELIVERY_FIELDS)[number]>>;
 const EVENT_TYPE_INDEX = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 const RECIPIENTS = ["beneficiary", "guardian"] as const;
 
@@ -137,7 +153,10 @@ export class MemoryTokenStore implements TokenStore {
   #evProv = new Uint32Array(0); // provider index + 1, 0 when absent
   #evOlder = new Int32Array(0);
   #evNewer = new Int32Array(0);
-  #evExtra = new Map<number, { id?: string; providerId?: string; reason?: string; dependentId?: string }>();
+  #evExtra = new Map<
+    number,
+    { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields }
+  >();
   #evFree: number[] = [];
   #reasons: string[] = [];
   #reasonIndex = new Map<string, number>();
@@ -277,7 +296,12 @@ export class MemoryTokenStore implements TokenStore {
     this.#evRefs[r + 2] = event.tokenId;
     this.#evRefs[r + 3] = event.maskedContact;
     this.#evAt[slot] = event.atMs;
-    let extra: { id?: string; providerId?: string; reason?: string; dependentId?: string } | undefined;
+    let extra: { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields } | undefined;
+    for (const field of DELIVERY_FIELDS) {
+      if (event[field] === undefined) continue;
+      extra ??= {};
+      extra.delivery = { ...extra.delivery, [field]: event[field] };
+    }
     let compactId = 0;
     if (event.id.length === 16 && base64urlDecodeInto(event.id, this.#evIdBytes, slot * ID_BYTES, ID_BYTES)) {
       compactId = 1;
@@ -305,10 +329,6 @@ export class MemoryTokenStore implements TokenStore {
         extra ??= {};
         extra.reason = event.reason;
       }
-    }
-    if (event.dependentId !== undefined) {
-      extra ??= {};
-      extra.dependentId = event.dependentId;
     }
     if (extra) this.#evExtra.set(slot, extra);
     const type = EVENT_TYPE_INDEX.get(event.type) ?? 0;
@@ -693,7 +713,7 @@ export class MemoryTokenStore implements TokenStore {
     else if (extra?.reason !== undefined) event.reason = extra.reason;
     const left = this.#evLeft[slot]!;
     if (left !== 0) event.attemptsLeft = left - 1;
-    if (extra?.dependentId !== undefined) event.dependentId = extra.dependentId;
+    if (extra?.delivery !== undefined) Object.assign(event, extra.delivery);
     return event;
   }
 }

@@ -23,7 +23,7 @@
  */
 import { ConfigError, DeliveryFailedError } from "../errors.js";
 import { renderTokenMessage, type TemplateOverrides } from "../messages/templates.js";
-import type { DeliveryReceipt, Notifier, TokenMessage } from "../ports/notifier.js";
+import type { DeliveryReceipt, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
 import {
   defaultParseError,
   type FetchLike,
@@ -34,7 +34,7 @@ import {
 } from "./_http.js";
 
 export type { FetchLike, HttpRequest, HttpRetryOptions, ProviderErrorInfo } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** How to speak to one SMS provider's HTTP API. */
 export interface SmsProvider {
@@ -42,8 +42,11 @@ export interface SmsProvider {
   readonly name: string;
   /** Credentials that must never appear in an error (API tokens, passwords). */
   readonly secrets: readonly string[];
-  /** Builds the request that sends `text` to `to` (E.164, `+5543999990001`). */
-  buildRequest(to: string, text: string): HttpRequest;
+  /**
+   * Builds the request that sends `text` to `to` (E.164, `+5543999990001`); `context.reference` is the token
+   * service's opaque correlation id, to attach where the provider echoes it in its status callbacks.
+   */
+  buildRequest(to: string, text: string, context?: { readonly reference?: string }): HttpRequest;
   /** Reads the provider's error code and message out of an error answer. */
   parseError?(status: number, body: unknown): ProviderErrorInfo | undefined;
   /** Reads the provider's message id out of a success answer. */
@@ -64,7 +67,15 @@ export interface TwilioSmsOptions {
   readonly messagingServiceSid?: string;
   /** API base URL (default `https://api.twilio.com`). */
   readonly baseUrl?: string;
+  /**
+   * Your status-callback endpoint: sent as each message's `StatusCallback`, with the token service's reference
+   * appended as the `ht_ref` query parameter (Twilio signs the full URL, so the reference arrives authenticated).
+   */
+  readonly statusCallbackUrl?: string;
 }
+
+/** The query parameter carrying the token service's reference on a Twilio `StatusCallback` URL. */
+export const TWILIO_REFERENCE_PARAM = "ht_ref";
 
 function base64(text: string): string {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
@@ -95,11 +106,16 @@ export function twilioSms(options: TwilioSmsOptions): SmsProvider {
   return {
     name: "twilio",
     secrets: [options.authToken, authorization.slice("Basic ".length)],
-    buildRequest(to, text) {
+    buildRequest(to, text, context) {
       const form = new URLSearchParams({ To: to });
       if (options.messagingServiceSid) form.set("MessagingServiceSid", options.messagingServiceSid);
       else form.set("From", options.from!);
       form.set("Body", text);
+      if (options.statusCallbackUrl) {
+        const callback = new URL(options.statusCallbackUrl);
+        if (context?.reference) callback.searchParams.set(TWILIO_REFERENCE_PARAM, context.reference);
+        form.set("StatusCallback", callback.toString());
+      }
       return {
         url,
         method: "POST",
@@ -152,7 +168,7 @@ export function zenviaSms(options: ZenviaSmsOptions): SmsProvider {
   return {
     name: "zenvia",
     secrets: [options.apiToken],
-    buildRequest(to, text) {
+    buildRequest(to, text, context) {
       return {
         url,
         method: "POST",
@@ -165,6 +181,7 @@ export function zenviaSms(options: ZenviaSmsOptions): SmsProvider {
           from: options.from,
           to: to.replace(/^\+/, ""),
           contents: [{ type: "text", text }],
+          ...(context?.reference ? { externalId: context.reference } : {}),
         }),
       };
     },
@@ -274,7 +291,7 @@ export class HttpSmsNotifier implements Notifier {
   }
 
   /** Renders the SMS text and sends it to `message.to` (E.164). */
-  async send(message: TokenMessage): Promise<DeliveryReceipt> {
+  async send(message: TokenMessage, options: SendOptions = {}): Promise<DeliveryReceipt> {
     const { provider } = this.#options;
     if (message.channel !== "sms") {
       throw new DeliveryFailedError(`cannot send a ${message.channel} message`, {
@@ -292,14 +309,23 @@ export class HttpSmsNotifier implements Notifier {
     const secrets = [...provider.secrets, message.code, message.to, message.to.slice(1)];
     let request: HttpRequest;
     try {
-      request = provider.buildRequest(message.to, text);
+      request = provider.buildRequest(
+        message.to,
+        text,
+        options.reference === undefined ? {} : { reference: options.reference },
+      );
     } catch {
       throw new DeliveryFailedError("the provider could not build the request", { scope: this.#scope });
     }
     const parseError = provider.parseError?.bind(provider);
     const result = await sendHttp(
       request,
-      { ...this.#options, scope: this.#scope, ...(parseError ? { parseError } : {}) },
+      {
+        ...this.#options,
+        scope: this.#scope,
+        ...(parseError ? { parseError } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
       secrets,
     );
     const id = provider.messageId?.(result.body);

@@ -32,11 +32,18 @@ import { constantTimeEqualString } from "../_internal/constant-time.js";
 import { ConfigError, DeliveryFailedError } from "../errors.js";
 import { renderTokenMessage, type TemplateOverrides } from "../messages/templates.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
-import type { Channel, DeliveryReceipt, Locale, Notifier, TokenMessage } from "../ports/notifier.js";
+import type {
+  Channel,
+  DeliveryReceipt,
+  Locale,
+  Notifier,
+  SendOptions,
+  TokenMessage,
+} from "../ports/notifier.js";
 import { type FetchLike, type HttpRetryOptions, sendHttp } from "./_http.js";
 
 export type { FetchLike, HttpRetryOptions } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** The name of the signature header (HTTP header names are case-insensitive). */
 export const WEBHOOK_SIGNATURE_HEADER = "Health-Token-Signature";
@@ -229,7 +236,7 @@ export class WebhookNotifier implements Notifier {
   }
 
   /** Posts the signed payload; resolves with the delivery id as `providerMessageId`. */
-  async send(message: TokenMessage): Promise<DeliveryReceipt> {
+  async send(message: TokenMessage, sendOptions: SendOptions = {}): Promise<DeliveryReceipt> {
     const o = this.#options;
     if (typeof message.to !== "string" || message.to.length === 0) {
       throw new DeliveryFailedError("missing recipient", {
@@ -274,6 +281,8 @@ export class WebhookNotifier implements Notifier {
         ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
         ...(o.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: o.maxRetryAfterMs } : {}),
         ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        ...(o.budgetMs !== undefined ? { budgetMs: o.budgetMs } : {}),
+        ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
         now: () => (o.clock ?? systemClock).now(),
       },
       [o.secret, ...(o.secrets ?? []), message.code, message.to],

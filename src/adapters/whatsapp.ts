@@ -23,11 +23,11 @@
  * @module
  */
 import { ConfigError, DeliveryFailedError } from "../errors.js";
-import type { DeliveryReceipt, Locale, Notifier, TokenMessage } from "../ports/notifier.js";
+import type { DeliveryReceipt, Locale, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
 import { type FetchLike, type HttpRetryOptions, type ProviderErrorInfo, sendHttp } from "./_http.js";
 
 export type { FetchLike, HttpRetryOptions } from "./_http.js";
-export { ProviderError } from "./_http.js";
+export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
 /** The Graph API version used when none is given. */
 export const WHATSAPP_DEFAULT_API_VERSION = "v24.0";
@@ -79,6 +79,8 @@ export interface WhatsAppTemplateBody {
   readonly recipient_type: "individual";
   readonly to: string;
   readonly type: "template";
+  /** Echoed in the status webhooks (`statuses[].biz_opaque_callback_data`); at most 512 characters. */
+  readonly biz_opaque_callback_data?: string;
   readonly template: {
     readonly name: string;
     readonly language: { readonly code: string };
@@ -106,18 +108,21 @@ export interface WhatsAppTemplateBody {
  * @param code - the one-time code
  * @param templateName - the approved template's name
  * @param languageCode - the template's language code
+ * @param reference - an opaque id Meta echoes in the status webhooks (`biz_opaque_callback_data`)
  */
 export function buildWhatsAppTemplateBody(
   to: string,
   code: string,
   templateName: string,
   languageCode: string,
+  reference?: string,
 ): WhatsAppTemplateBody {
   return {
     messaging_product: "whatsapp",
     recipient_type: "individual",
     to: to.replace(/^\+/, ""),
     type: "template",
+    ...(reference ? { biz_opaque_callback_data: reference.slice(0, 512) } : {}),
     template: {
       name: templateName,
       language: { code: languageCode },
@@ -185,7 +190,7 @@ export class WhatsAppNotifier implements Notifier {
   }
 
   /** Sends the authentication template with the message's code to `message.to` (E.164). */
-  async send(message: TokenMessage): Promise<DeliveryReceipt> {
+  async send(message: TokenMessage, sendOptions: SendOptions = {}): Promise<DeliveryReceipt> {
     const o = this.#options;
     const secrets = [o.accessToken, message.code, message.to, message.to.replace(/^\+/, "")];
     if (message.channel !== "whatsapp") {
@@ -209,7 +214,13 @@ export class WhatsAppNotifier implements Notifier {
         scope: "whatsapp",
       });
     }
-    const body = buildWhatsAppTemplateBody(message.to, message.code, o.templateName, language);
+    const body = buildWhatsAppTemplateBody(
+      message.to,
+      message.code,
+      o.templateName,
+      language,
+      sendOptions.reference,
+    );
     const result = await sendHttp(
       {
         url: this.#url,
@@ -217,7 +228,12 @@ export class WhatsAppNotifier implements Notifier {
         headers: { authorization: `Bearer ${o.accessToken}`, "content-type": "application/json" },
         body: JSON.stringify(body),
       },
-      { ...o, scope: "whatsapp", parseError: parseWhatsAppError },
+      {
+        ...o,
+        scope: "whatsapp",
+        parseError: parseWhatsAppError,
+        ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
+      },
       secrets,
     );
     const id = (result.body as { messages?: { id?: unknown }[] } | undefined)?.messages?.[0]?.id;

@@ -8,8 +8,10 @@ import type { Channel } from "./notifier.js";
 /** Every event type the token service emits. */
 export type TokenEventType =
   | "token.issued"
+  | "token.delivery_started"
   | "token.delivered"
   | "token.delivery_failed"
+  | "token.delivery_status"
   | "token.verified"
   | "token.rejected"
   | "token.locked"
@@ -56,4 +58,20 @@ export interface TokenEvent {
    * `beneficiaryId` is then the guardian's.
    */
   readonly dependentId?: string;
+  /** One delivery run of a token (`token.delivery_started` and every try and receipt of that run share it). */
+  readonly deliveryId?: string;
+  /** `token.delivery_started`: whether `issue` waited for it (`foreground`) or returned at once (`background`). */
+  readonly mode?: "foreground" | "background";
+  /** `token.delivery_started`: when the run gives up at the latest (ms since the epoch). */
+  readonly deadlineAtMs?: number;
+  /** `token.delivered` / `token.delivery_failed`: how long the try took (ms). */
+  readonly durationMs?: number;
+  /** The provider's message id of a delivery, or of the message a receipt is about. */
+  readonly providerMessageId?: string;
+  /** `token.delivery_status`: what the provider reported (`sent`, `delivered`, `read`, `failed`). */
+  readonly deliveryStatus?: "sent" | "delivered" | "read" | "failed";
+  /** `token.delivery_status`: the provider (`whatsapp`, `twilio`, `zenvia`). */
+  readonly provider?: string;
+  /** `token.delivery_status` (failed): the provider's own error code. */
+  readonly providerCode?: string;
 }

@@ -73,11 +73,31 @@ export interface DeliveryReceipt {
 }
 
 /**
+ * What the token service hands a notifier beside the message: a signal that aborts the send when the
+ * delivery's deadline passes (or the caller cancels), and an opaque reference the provider may echo in its
+ * status callbacks. A notifier that ignores both still works: the service stops waiting for it at the deadline.
+ *
+ * @example
+ * ```ts
+ * await notifier.send(message, { signal: AbortSignal.timeout(2_000), reference: "ht1.tok.Zy0x" });
+ * ```
+ */
+export interface SendOptions {
+  /** Aborted when the delivery's deadline passes or the caller cancels: stop and reject. */
+  readonly signal?: AbortSignal;
+  /**
+   * An opaque correlation id (no personal data) to attach where the provider echoes it in status callbacks
+   * (WhatsApp `biz_opaque_callback_data`, Twilio `StatusCallback` query, Zenvia `externalId`).
+   */
+  readonly reference?: string;
+}
+
+/**
  * Delivers token messages. Implementations throw `DeliveryFailedError` (with the provider's error as
  * `cause`) when the provider refuses or cannot be reached, and never put the code or any credential in an
  * error message or a log.
  */
 export interface Notifier {
-  /** Sends one message; resolves once the provider accepted it. */
-  send(message: TokenMessage): Promise<DeliveryReceipt>;
+  /** Sends one message; resolves once the provider accepted it, with the provider's message id if any. */
+  send(message: TokenMessage, options?: SendOptions): Promise<DeliveryReceipt>;
 }

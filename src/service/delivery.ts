@@ -13,7 +13,7 @@ import {
   RecipientUnavailableError,
 } from "../errors.js";
 import type { TokenPolicy } from "../policy/token-policy.js";
-import type { Channel, Notifier, TokenMessage } from "../ports/notifier.js";
+import type { Channel, DeliveryReceipt, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
 
 /** One contact of a person: a channel and its address. */
 export interface ContactInput {
@@ -199,45 +199,132 @@ export function planDelivery(
   return policy.fallback ? targets : targets.slice(0, 1);
 }
 
-/** What happened to one try. */
+/** What happened to one try. `durationMs` is measured on the service's clock. */
 export type DeliveryTry =
-  | { readonly target: DeliveryTarget; readonly ok: true }
-  | { readonly target: DeliveryTarget; readonly ok: false; readonly error: unknown };
+  | {
+      readonly target: DeliveryTarget;
+      readonly ok: true;
+      readonly durationMs: number;
+      readonly providerMessageId?: string;
+    }
+  | {
+      readonly target: DeliveryTarget;
+      readonly ok: false;
+      readonly error: unknown;
+      readonly durationMs: number;
+    };
+
+/** The target that delivered, and the provider's message id when it gave one. */
+export interface Delivered {
+  readonly target: DeliveryTarget;
+  readonly providerMessageId?: string;
+}
+
+/** How one delivery run is bounded (internal). */
+export interface DeliverControl {
+  /** Aborted at the run's deadline or by the caller: the try in flight is abandoned, no further try starts. */
+  readonly signal: AbortSignal;
+  /** Reads the service's clock (for the durations). */
+  readonly now: () => number;
+  /** The opaque reference the provider may echo in its status callbacks. */
+  readonly reference?: string;
+}
+
+/** The error of a try the deadline (or the caller) cut short. */
+function abortedError(signal: AbortSignal): DeliveryFailedError {
+  const deadline = (signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
+  return new DeliveryFailedError(
+    deadline ? "the delivery deadline passed" : "the delivery was cancelled by the caller",
+    { providerCode: deadline ? "deadline" : "aborted", retryable: true, cause: signal.reason },
+  );
+}
+
+/**
+ * Runs one `send`, settling at the latest when `signal` aborts. A notifier that ignores the signal keeps
+ * running, but its late answer (or late rejection) is observed and dropped: it can neither hold the delivery
+ * nor surface as an unhandled rejection.
+ */
+function sendWithin(
+  notifier: Notifier,
+  message: TokenMessage,
+  options: SendOptions,
+  signal: AbortSignal,
+): Promise<DeliveryReceipt | undefined> {
+  if (signal.aborted) return Promise.reject(abortedError(signal));
+  let sent: Promise<DeliveryReceipt | undefined>;
+  try {
+    sent = Promise.resolve(notifier.send(message, options));
+  } catch (error) {
+    sent = Promise.reject(error);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    sent.then(
+      (receipt) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(receipt);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * Sends to each target in turn until one notifier accepts; calls `onTry` after every try (for the events).
- * Returns the target that delivered, or throws `DeliveryFailedError` (cause: the last error) when none did.
+ * Stops at the control's signal (deadline or cancel): the try in flight counts as failed (`deadline` or
+ * `aborted`) and no further target is tried. Returns the target that delivered, or throws
+ * `DeliveryFailedError` (cause: the last error) when none did.
  */
 export async function deliver(
   notifiers: NotifierOption,
   targets: readonly DeliveryTarget[],
   message: (target: DeliveryTarget) => TokenMessage,
   onTry: (outcome: DeliveryTry) => Promise<void>,
-): Promise<DeliveryTarget> {
+  control: DeliverControl,
+): Promise<Delivered> {
   let lastError: unknown;
   let retryable = false;
+  let tries = 0;
+  const { signal, now } = control;
+  const sendOptions: SendOptions = {
+    signal,
+    ...(control.reference === undefined ? {} : { reference: control.reference }),
+  };
   for (const target of targets) {
+    if (signal.aborted && tries > 0) break;
+    tries++;
     const notifier = notifierFor(notifiers, target.channel)!;
+    const startedAt = now();
     let error: unknown;
+    let receipt: DeliveryReceipt | undefined;
     let ok = false;
     try {
-      await notifier.send(message(target));
+      receipt = await sendWithin(notifier, message(target), sendOptions, signal);
       ok = true;
     } catch (caught) {
       error = caught;
     }
+    const durationMs = Math.max(0, now() - startedAt);
     if (ok) {
-      await onTry({ target, ok: true });
-      return target;
+      const id = receipt?.providerMessageId;
+      const providerMessageId = typeof id === "string" && id.length > 0 ? id.slice(0, 200) : undefined;
+      const extra = providerMessageId === undefined ? {} : { providerMessageId };
+      await onTry({ target, ok: true, durationMs, ...extra });
+      return { target, ...extra };
     }
     lastError = error;
     if (error instanceof DeliveryFailedError && error.retryable) retryable = true;
-    await onTry({ target, ok: false, error });
+    await onTry({ target, ok: false, error, durationMs });
   }
+  const cut = signal.aborted ? " before the deadline" : "";
   throw new DeliveryFailedError(
-    targets.length === 1
-      ? "the notifier could not deliver the token"
-      : `no channel delivered the token (${targets.length} tries)`,
+    tries === 1
+      ? `the notifier could not deliver the token${cut}`
+      : `no channel delivered the token${cut} (${tries} tries)`,
     { cause: lastError, retryable, ...providerCodeOf(lastError) },
   );
 }

@@ -35,11 +35,19 @@ export {
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
 export * from "./attendance/index.js";
 export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
+export { DELIVERY_DEFAULTS, type DeliveryOptions } from "./delivery-run.js";
+export type {
+  DeliveryNextStep,
+  DeliveryReportResult,
+  DeliveryStatus,
+  TokenState,
+} from "./delivery-status.js";
 export {
   createTokenService,
   type HistoryOptions,
   type IssueInput,
   type IssueResult,
+  type PendingIssueResult,
   type Pepper,
   type ReportUnrequestedInput,
   type RevokeInput,

@@ -13,6 +13,7 @@ import { contextForChannel, type MessageContextPolicy } from "../messages/contex
 import { takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
+import type { DeliveryReport } from "../ports/delivery-report.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessageContext } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
@@ -20,13 +21,18 @@ import { makeReportRef, readReportRef } from "./_report-ref.js";
 import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
 import {
   type ContactChoice,
-  deliver,
   eligibleTargets,
-  failureReason,
   type NotifierOption,
   type PersonInput,
   planDelivery,
 } from "./delivery.js";
+import { type DeliveryJob, type DeliveryOptions, DeliveryRunner } from "./delivery-run.js";
+import {
+  applyDeliveryReport,
+  type DeliveryReportResult,
+  type DeliveryStatus,
+  readDeliveryStatus,
+} from "./delivery-status.js";
 import { type VerifyInput, type VerifyResult, verifyCode } from "./verification.js";
 
 /**
@@ -68,6 +74,8 @@ export interface TokenServiceOptions {
    * `DEFAULT_MESSAGE_CONTEXT`: everything in the app and e-mail, the provider's name on SMS and WhatsApp).
    */
   readonly messageContext?: MessageContextPolicy;
+  /** Delivery deadlines and failed-receipt fallback (docs/delivery.md). */
+  readonly delivery?: DeliveryOptions;
 }
 
 /** What {@link TokenService.issue} needs. */
@@ -86,6 +94,34 @@ export interface IssueInput {
   readonly context?: TokenMessageContext;
   /** The code expires no later than this (ms), such as the end of the guide's senha validity. */
   readonly notAfterMs?: number;
+  /**
+   * The whole delivery's budget in ms (every try, retry and fallback), at most 10 minutes; default
+   * `delivery.deadlineMs` (15 s), or `delivery.backgroundDeadlineMs` (60 s) in background mode.
+   */
+  readonly deadlineMs?: number;
+  /** Cancels the delivery (in background mode too): the try in flight is abandoned and the token revoked. */
+  readonly signal?: AbortSignal;
+  /**
+   * Return once the token is saved (`status: "pending"`) and deliver after; follow it with
+   * {@link TokenService.deliveryStatus} or the events.
+   */
+  readonly background?: boolean;
+}
+
+/** The result of {@link TokenService.issue} in background mode: saved, delivery under way. */
+export interface PendingIssueResult {
+  /** Always `pending`. */
+  readonly status: "pending";
+  /** The new token's id. */
+  readonly tokenId: string;
+  /** The guide. */
+  readonly guideId: string;
+  /** When the code expires (ms). */
+  readonly expiresAtMs: number;
+  /** The delivery run (in the events). */
+  readonly deliveryId: string;
+  /** When the run gives up at the latest (ms). */
+  readonly deadlineAtMs: number;
 }
 
 /** The result of {@link TokenService.issue}. It never holds the code. */
@@ -104,6 +140,12 @@ export interface IssueResult {
   readonly contactId: string;
   /** Its masked address. */
   readonly deliveredTo: string;
+  /** Always `sent` (the notifier accepted it). */
+  readonly status: "sent";
+  /** The provider's message id, to match delivery reports and "I never got it" calls. */
+  readonly providerMessageId?: string;
+  /** The delivery run (in the events). */
+  readonly deliveryId: string;
 }
 
 /** What {@link TokenService.revoke} needs. */
@@ -146,7 +188,20 @@ export interface TokenService {
   /** The contacts the code may go to, masked, in preference order (for the attendant to choose from). */
   listContacts(beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[];
   /** Issues a code for a guide (superseding the previous one) and delivers it. The result holds no code. */
-  issue(input: IssueInput): Promise<IssueResult>;
+  issue(input: IssueInput & { readonly background: true }): Promise<PendingIssueResult>;
+  issue(input: IssueInput & { readonly background?: false }): Promise<IssueResult>;
+  issue(input: IssueInput): Promise<IssueResult | PendingIssueResult>;
+  /** What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished. */
+  deliveryStatus(guideId: string): Promise<DeliveryStatus>;
+  /**
+   * Records a provider's delivery report (from a parser of `health-token/receipts`); a `failed` one sends the
+   * same code to the next fallback contact when it may. Throws `ReceiptRejectedError` (`replayed`,
+   * `unknown_token`, `malformed`) and then changes nothing.
+   */
+  applyDeliveryReport(
+    report: DeliveryReport,
+    options?: { readonly guideId?: string },
+  ): Promise<DeliveryReportResult>;
   /** Verifies a sent code. Never throws on a wrong or malformed code. */
   verify(input: VerifyInput): Promise<VerifyResult>;
   /** Revokes the active token of a guide. */
@@ -241,6 +296,18 @@ const issueSchema = z.object({
     })
     .optional(),
   notAfterMs: z.int().min(0).optional(),
+  deadlineMs: z.int().min(1).max(600_000).optional(),
+  signal: z
+    .custom<AbortSignal>(
+      (v) =>
+        typeof v === "object" &&
+        v !== null &&
+        typeof (v as AbortSignal).aborted === "boolean" &&
+        typeof (v as AbortSignal).addEventListener === "function",
+      "expected an AbortSignal",
+    )
+    .optional(),
+  background: z.boolean().optional(),
 });
 const revokeSchema = z.object({ guideId: idSchema, reason: cleanText(64) });
 const reportSchema = z.union([
@@ -372,6 +439,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   };
   const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit };
   const app = new AppMode(ctx, options.secretsKey);
+  const runner = new DeliveryRunner(ctx, notifiers, options.delivery);
 
   const listContacts = (beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[] => {
     const b = parseInput(personSchema, beneficiary, "beneficiary", "beneficiary");
@@ -384,7 +452,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }));
   };
 
-  const issue = async (raw: IssueInput): Promise<IssueResult> => {
+  const issue = async (raw: IssueInput): Promise<IssueResult | PendingIssueResult> => {
     const input = parseInput(issueSchema, raw, "issue input");
     const nowMs = clock.now();
     assertNotFuture(input.beneficiary, "beneficiary", nowMs, policy.utcOffsetMinutes);
@@ -422,8 +490,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const base = { beneficiaryId, guideId, providerId } as const;
     // A guardian's history shows the codes they received for a dependent (recorded under them too).
     const guardianId = input.guardian?.id;
-    const record = (event: Omit<TokenEvent, "id" | "atMs" | "beneficiaryId">, atMs: number) =>
-      emit({ ...event, beneficiaryId }, atMs).then(() =>
+    const record = (event: Omit<TokenEvent, "id" | "atMs">, atMs: number) =>
+      emit(event, atMs).then(() =>
         event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
           ? emit({ ...event, beneficiaryId: guardianId, dependentId: beneficiaryId }, atMs)
           : undefined,
@@ -433,59 +501,41 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }
     await record({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
 
-    const ttlSeconds = Math.ceil((expiresAtMs - nowMs) / 1000);
     const reportRef = makeReportRef(hashers[0]!, guideId, beneficiaryId);
-    let delivered: Awaited<ReturnType<typeof deliver>>;
-    try {
-      delivered = await deliver(
-        notifiers,
-        targets,
-        (target) => ({
-          code,
-          ttlSeconds,
-          expiresAtMs,
-          channel: target.channel,
-          to: target.address,
-          recipient: target.recipient,
-          beneficiaryId,
-          locale: policy.locale,
-          ...(policy.operatorName === undefined ? {} : { operatorName: policy.operatorName }),
-          ...contextOf(input.context, target.channel),
-          reportRef,
-        }),
-        (attempt) => {
-          const t = attempt.target;
-          return record(
-            {
-              ...base,
-              type: attempt.ok ? "token.delivered" : "token.delivery_failed",
-              tokenId,
-              channel: t.channel,
-              maskedContact: t.masked,
-              recipient: t.recipient,
-              ...(attempt.ok ? {} : { reason: failureReason(attempt.error) }),
-            },
-            clock.now(),
-          );
-        },
-      );
-    } catch (error) {
-      if (error instanceof HealthTokenError && error.code === "DELIVERY_FAILED") {
-        // Nobody received it: no valid token may linger.
-        const at = clock.now();
-        const revoked = await storeOp(() => store.revoke(guideId, at));
-        if (revoked) await emit({ ...base, type: "token.revoked", tokenId, reason: "delivery_failed" }, at);
-      }
-      throw error;
-    }
+    const job: DeliveryJob = {
+      tokenId,
+      guideId,
+      providerId,
+      beneficiaryId,
+      code,
+      expiresAtMs,
+      targets,
+      messageExtras: (channel) => ({ ...contextOf(input.context, channel), reportRef }),
+      record: (event, atMs) => record(event, atMs),
+    };
+    const background = input.background === true;
+    const started = await runner.start(job, {
+      mode: background ? "background" : "foreground",
+      deadlineMs:
+        input.deadlineMs ?? (background ? runner.options.backgroundDeadlineMs : runner.options.deadlineMs),
+      signal: input.signal,
+    });
+    const { deliveryId, deadlineAtMs } = started;
+    if (background) return { status: "pending", tokenId, guideId, expiresAtMs, deliveryId, deadlineAtMs };
+    const delivered = await started.done;
     return {
+      status: "sent",
       tokenId,
       guideId,
       expiresAtMs,
-      channel: delivered.channel,
-      recipient: delivered.recipient,
-      contactId: delivered.contactId,
-      deliveredTo: delivered.masked,
+      channel: delivered.target.channel,
+      recipient: delivered.target.recipient,
+      contactId: delivered.target.contactId,
+      deliveredTo: delivered.target.masked,
+      deliveryId,
+      ...(delivered.providerMessageId === undefined
+        ? {}
+        : { providerMessageId: delivered.providerMessageId }),
     };
   };
 
@@ -552,7 +602,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   return {
     policy,
     listContacts,
-    issue,
+    issue: issue as TokenService["issue"],
+    deliveryStatus: async (guideId) =>
+      readDeliveryStatus(ctx, runner, parseInput(idSchema, guideId, "guide id", "guideId")),
+    applyDeliveryReport: (report, reportOptions) => applyDeliveryReport(ctx, runner, report, reportOptions),
     verify: (input) => verifyCode(ctx, input),
     revoke,
     reportUnrequested,

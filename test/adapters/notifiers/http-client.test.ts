@@ -101,7 +101,11 @@ describe("sendHttp", () => {
       i === 0 ? { status: 503, headers: { "retry-after": at } } : { status: 200 },
     );
     const { sleep, waits } = recordingSleep();
-    await sendHttp(request(s.url), { scope: "t", sleep, random: () => 0, now: () => nowMs }, []);
+    await sendHttp(
+      request(s.url),
+      { scope: "t", sleep, random: () => 0, now: () => nowMs, maxRetryAfterMs: 30_000 },
+      [],
+    );
     expect(waits).toEqual([7000]);
   });
 
@@ -120,7 +124,11 @@ describe("sendHttp", () => {
       i === 0 ? { status: 429, headers: { "retry-after": "30" } } : { status: 200 },
     );
     const { sleep, waits } = recordingSleep();
-    await sendHttp(request(s.url), { scope: "t", sleep, random: () => 0, maxRetryAfterMs: 30_000 }, []);
+    await sendHttp(
+      request(s.url),
+      { scope: "t", sleep, random: () => 0, maxRetryAfterMs: 30_000, budgetMs: 60_000 },
+      [],
+    );
     expect(waits).toEqual([30_000]);
   });
 

@@ -196,6 +196,7 @@ describe("issue", () => {
     const types = events.map((e) => [e.type, e.channel, e.maskedContact, e.reason]);
     expect(types).toEqual([
       ["token.issued", undefined, undefined, undefined],
+      ["token.delivery_started", undefined, undefined, undefined],
       ["token.delivery_failed", "sms", "(43) 9****-0001", "delivery_failed:30003"],
       ["token.delivered", "email", "m***@e***.com", undefined],
     ]);
@@ -214,6 +215,7 @@ describe("issue", () => {
     expect((await store.get("guide-1"))?.status).toBe("revoked");
     expect(events.map((e) => e.type)).toEqual([
       "token.issued",
+      "token.delivery_started",
       "token.delivery_failed",
       "token.delivery_failed",
       "token.revoked",
@@ -542,6 +544,7 @@ describe("revoke, reportUnrequested, history", () => {
       "token.reported_unrequested",
       "token.revoked",
       "token.delivered",
+      "token.delivery_started",
       "token.issued",
     ]);
     const page1 = await tokens.history("ben-1", { limit: 2 });
