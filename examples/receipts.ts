@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   const tokens = createTokenService({
     store: new MemoryTokenStore(),
     notifier: { whatsapp, sms },
-    pepper: "made-up-pepper-for-the-example-0123456789",
+    pepper: "eXaMpLq8vZ3xR7wN1tK5jH9cB2sL6dF0gY4aU8iO3qWv=" /* openssl rand -base64 32 */,
     policy: { channelOrder: ["whatsapp", "sms"] },
   });
   const handle = receiptsHandler(tokens, secrets);

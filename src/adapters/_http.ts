@@ -150,23 +150,54 @@ export class ProviderError extends Error {
 
 const REDACTED = "[redacted]";
 
+/** A run of digits with the separators people and gateways put between them: `(43) 99999-0001`, `123 456`. */
+const DIGIT_RUN = /\d(?:[\s().+\-/]*\d)*/g;
+/** A secret made of digits and separators only: a phone number or a code. */
+const DIGITS_ONLY = /^[\d\s().+\-/]+$/;
+/** Digits a run must share with a phone or a code before it is redacted as a fragment of it. */
+const MIN_FRAGMENT_DIGITS = 8;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /**
- * Replaces every occurrence of each secret (and its URL-encoded form) by `[redacted]`. Secrets shorter than 4
- * characters are ignored (they would redact ordinary text).
+ * Removes every form of each secret from a provider's text:
+ * - the secret itself and its URL-encoded form, in any letter case (an e-mail echoed in lower case);
+ * - for a secret of digits (a phone number, a code): every run of digits and separators that, once the
+ *   separators are removed, holds 8 consecutive digits of it, or all of a shorter one (`123 456`,
+ *   `+55 (43) 99999-0001`, `43999990001` without the country code, `99999-0001 (43)` reordered).
+ * Secrets shorter than 4 characters are ignored (they would redact ordinary text). Over-redaction is the safe
+ * side: a run that merely contains a code's digits is redacted too.
  */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
   const forms = new Set<string>();
+  const digitSecrets: string[] = [];
   for (const secret of secrets) {
     if (typeof secret !== "string" || secret.length < 4) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
+    const digits = secret.replace(/\D/g, "");
+    if (DIGITS_ONLY.test(secret) && digits.length >= 4) digitSecrets.push(digits);
   }
+  let out = text;
   // Longest first, so that a secret containing another is replaced whole.
   for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    out = out.split(form).join(REDACTED);
+    out = out.replace(new RegExp(escapeRegExp(form), "gi"), REDACTED);
   }
-  return out;
+  if (digitSecrets.length === 0) return out;
+  // Every window of 8 consecutive digits of a secret (the whole secret when shorter) is a leak wherever it
+  // stands in a run.
+  const windows = new Set<string>();
+  for (const digits of digitSecrets) {
+    const size = Math.min(MIN_FRAGMENT_DIGITS, digits.length);
+    for (let i = 0; i + size <= digits.length; i++) windows.add(digits.slice(i, i + size));
+  }
+  return out.replace(DIGIT_RUN, (run) => {
+    const digits = run.replace(/\D/g, "");
+    for (const window of windows) if (digits.includes(window)) return REDACTED;
+    return run;
+  });
 }
 
 /**

@@ -78,7 +78,7 @@ describe("examples/receipts.ts", () => {
     const zenvia = new HttpSmsNotifier({
       provider: zenviaSms({ apiToken: "made-up", from: "conta", baseUrl: gateway.url }),
     });
-    const pepper = "made-up-pepper-0123456789-0123456789";
+    const pepper = "mAdEuPq8vZ3xR7wN1tK5jH9cB2sL6dF0gY4aU8iO3qWu=";
     const viaTwilio = createTokenService({
       store: new MemoryTokenStore(),
       notifier: { sms: twilio },

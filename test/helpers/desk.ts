@@ -14,6 +14,7 @@ import {
   type TokenStore,
 } from "../../src/index.js";
 import { FakeClock, OutboxNotifier } from "../../src/testing/index.js";
+import { testPepper } from "./keys.js";
 
 /** 2026-11-23 10:00 in São Paulo. */
 export const DESK_T0 = Date.UTC(2026, 10, 23, 13, 0, 0);
@@ -33,7 +34,7 @@ export function deskFixture(options: DeskFixtureOptions = {}) {
   const tokens = createTokenService({
     store,
     notifier: outbox,
-    pepper: "d".repeat(32),
+    pepper: testPepper("d"),
     clock,
     ...options.service,
   });

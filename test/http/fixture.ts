@@ -4,9 +4,10 @@
  */
 import { createAttendantHandler, createBeneficiaryHandler } from "../../src/http/index.js";
 import { adult, DESK_T0, deskFixture, guideInput } from "../helpers/desk.js";
+import { testKeyBytes } from "../helpers/keys.js";
 
 export async function httpFixture(options: { maxBodyBytes?: number } = {}) {
-  const fx = deskFixture({ service: { secretsKey: new Uint8Array(32).fill(7) } });
+  const fx = deskFixture({ service: { secretsKey: testKeyBytes("seven") } });
   const beneficiary = adult("BEN-1");
   const people = new Map([["BEN-1", { beneficiary }]]);
   const open = async (id: string) => {

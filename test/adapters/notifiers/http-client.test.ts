@@ -241,4 +241,61 @@ describe("redact", () => {
     expect(redact("secret-long secret", ["secret", "secret-long"])).toBe("[redacted] [redacted]");
     expect(redact("abc", ["ab"])).toBe("abc");
   });
+
+  it("removes every form of the recipient's digits and of the code a gateway echoes", () => {
+    const to = "+5543999990001";
+    const code = "123456";
+    const echoes = [
+      "invalid number 43999990001",
+      "invalid number (43) 99999-0001",
+      "to=+55 43 99999 0001 rejected",
+      "number 5543999990001 blocked",
+      "destination 99999-0001 (43) unknown",
+      "body had code 123 456",
+      "body had code 123-456 and 1 2 3 4 5 6",
+      "body: Seu código é 123456.",
+      "E-MAIL Maria.Teste@Example.com bounced",
+    ];
+    for (const echo of echoes) {
+      const out = redact(echo, [to, code, "maria.teste@example.com"]);
+      expect(out.replace(/\D/g, "")).not.toContain("99990001");
+      expect(out.replace(/\D/g, "")).not.toContain(code);
+      expect(out.toLowerCase()).not.toContain("maria.teste");
+      expect(out).toContain("[redacted]");
+    }
+    // Ordinary numbers stay: an HTTP status, a date, a provider error code.
+    expect(redact("error 21211 at 2026-12-01 (status 400)", [to, code])).toBe(
+      "error 21211 at 2026-12-01 (status 400)",
+    );
+  });
+
+  it("property: any grouping of the phone's or code's digits is redacted", () => {
+    const to = "+5543999990001";
+    const code = "908172";
+    const separators = fc.constantFrom(" ", "-", ".", "(", ")", "", "  ", " - ");
+    const grouped = (digits: string) =>
+      fc.array(separators, { minLength: digits.length, maxLength: digits.length }).map((seps) =>
+        digits
+          .split("")
+          .map((d, i) => d + seps[i])
+          .join(""),
+      );
+    fc.assert(
+      fc.property(
+        fc.constantFrom("5543999990001", "43999990001", "999990001", code),
+        fc.string({ maxLength: 10 }).filter((t) => !/\d/.test(t)),
+        (digits, noise) => {
+          const secretDigits = digits === code ? code : digits;
+          return fc.assert(
+            fc.property(grouped(secretDigits), (form) => {
+              const out = redact(`${noise}${form}${noise}`, [to, code]);
+              expect(out.replace(/\D/g, "")).not.toContain(secretDigits.slice(-6));
+            }),
+            { numRuns: 20 },
+          );
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
 });

@@ -10,11 +10,12 @@ import {
 } from "../../../src/index.js";
 import { FakeClock, OutboxNotifier } from "../../../src/testing/index.js";
 import { adult, DESK_T0, guideInput } from "../../helpers/desk.js";
+import { testPepper } from "../../helpers/keys.js";
 
 const context = { guideRef: "G-1", providerName: "Clínica <Exemplo>", procedureSummary: "Consulta eletiva" };
 
 function service(
-  pepper: string | string[] = "e".repeat(32),
+  pepper: string | string[] = testPepper("e"),
   messageContext?: { sms: ("guideRef" | "providerName")[] },
 ) {
   const clock = new FakeClock(DESK_T0);
@@ -38,7 +39,7 @@ describe("message context", () => {
   });
 
   it("the service filters the issue's context per channel (configurable)", async () => {
-    const { tokens, outbox } = service("e".repeat(32), { sms: ["guideRef"] });
+    const { tokens, outbox } = service(testPepper("e"), { sms: ["guideRef"] });
     await tokens.issue({ guide: { id: "G-1", providerId: "P" }, beneficiary: adult(), context });
     expect(outbox.last()!.context).toEqual({ guideRef: "G-1" });
     await expect(
@@ -72,7 +73,7 @@ describe("message context", () => {
 
 describe("report reference", () => {
   it("resolves to the guide and beneficiary, survives a pepper rotation, and refuses forgeries", async () => {
-    const old = service("o".repeat(32));
+    const old = service(testPepper("o"));
     await old.tokens.issue({ guide: { id: "G-9", providerId: "P" }, beneficiary: adult("B-9") });
     const ref = old.outbox.last()!.reportRef!;
     expect(ref).not.toContain("G-9"); // encoded, not readable at a glance
@@ -80,7 +81,7 @@ describe("report reference", () => {
     const rotated = createTokenService({
       store: new MemoryTokenStore(),
       notifier: new OutboxNotifier(),
-      pepper: ["n".repeat(32), "o".repeat(32)],
+      pepper: [testPepper("n"), testPepper("o")],
       clock: old.clock,
     });
     await expect(rotated.reportUnrequested({ reportRef: ref })).resolves.toEqual({ revoked: false });
@@ -89,7 +90,7 @@ describe("report reference", () => {
       guideId: "G-9",
     });
     // another pepper cannot resolve it; a tampered one fails
-    const other = service("x".repeat(32));
+    const other = service(testPepper("x"));
     await expect(other.tokens.reportUnrequested({ reportRef: ref })).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );

@@ -15,6 +15,7 @@ import {
 } from "../../../src/index.js";
 import { base32Decode, totp } from "../../../src/otp/index.js";
 import { adult, DESK_T0, deskFixture, guideInput } from "../../helpers/desk.js";
+import { testKeyBytes } from "../../helpers/keys.js";
 
 const senha = (guideId: string) => ({ guideId, senha: "AU2026000777", validUntil: "2026-11-30" });
 
@@ -32,9 +33,9 @@ describe("seed flow 1: the Amil beneficiary guide (holder and dependent, app his
     expect(opened.guide.state).toBe("requested");
     // 2. the operator asks for documents, then authorizes (TISS status 5, then 1)
     expect(toTissStatus((await desk.review({ guideId: "AMIL-G-1", step: "request_documents" })).guide)).toBe(
-      5,
+      "5",
     );
-    expect(toTissStatus((await desk.authorize(senha("AMIL-G-1"))).guide)).toBe(1);
+    expect(toTissStatus((await desk.authorize(senha("AMIL-G-1"))).guide)).toBe("1");
     // 3. the code goes to the holder's app, saying what it confirms
     const { issued } = await desk.requestToken({
       guideId: "AMIL-G-1",
@@ -143,7 +144,7 @@ describe("seed flow 2: the provider portal for Amil", () => {
 });
 
 describe("seed flow 3: Unimed Londrina, token in the app or by SMS, enabled per contract", () => {
-  const secretsKey = { id: "k1", key: new Uint8Array(32).fill(7) };
+  const secretsKey = { id: "k1", key: testKeyBytes("seven") };
 
   it("confirms with the app's TOTP code, or with an SMS code when the beneficiary has no app", async () => {
     const { desk, outbox, tokens, clock } = deskFixture({

@@ -15,6 +15,7 @@ import {
   transition,
 } from "../../../src/index.js";
 import { FakeClock, OutboxNotifier } from "../../../src/testing/index.js";
+import { testPepper } from "../../helpers/keys.js";
 
 export const XSD_DIR = join(import.meta.dirname, "..", "..", "fixtures", "tiss", "4.01.00");
 const ROOT_XSD = "tissV4_01_00.xsd";
@@ -79,7 +80,7 @@ export async function confirmedGuide(
   const tokens = createTokenService({
     store: new MemoryTokenStore(),
     notifier: outbox,
-    pepper: "t".repeat(32),
+    pepper: testPepper("t"),
     clock,
   });
   let g = createGuide({
