@@ -16,6 +16,9 @@ import pg from "pg";
 const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  connectionTimeoutMillis: 2000, // never wait without bound: see docs/adapters.md, "Timeouts"
+  lock_timeout: 1000,
+  statement_timeout: 3000,
 });
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const schema = `ht_example_${run}`;

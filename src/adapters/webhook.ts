@@ -127,8 +127,10 @@ export type WebhookVerification =
 /**
  * Checks a webhook signature: the header must be well formed, one `v1` must equal the HMAC of the payload under
  * one of the secrets (compared in constant time, every candidate against every secret), and the timestamp must
- * be within `toleranceSeconds` of now, in the past (`too_old`) or the future (`future`). Never throws on bad
- * input; returns why it refused.
+ * be within `toleranceSeconds` of now, in the past (`too_old`) or the future (`future`). Never throws on what
+ * the request carries (payload, header): it returns why it refused. Misconfiguration throws `ConfigError`: a
+ * secret shorter than {@link WEBHOOK_MIN_SECRET_BYTES} bytes, a `toleranceSeconds` that is not an integer from
+ * 1 to 86,400 (a `NaN` once accepted year-old signatures), a `nowMs` that is not a finite number.
  *
  * @param input - payload, header, secret(s), tolerance and clock
  *
@@ -139,6 +141,28 @@ export type WebhookVerification =
  * ```
  */
 export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): WebhookVerification {
+  if (typeof input !== "object" || input === null) {
+    throw new ConfigError("verifyWebhookSignature needs { payload, header, secret }", { scope: "webhook" });
+  }
+  const tolerance = input.toleranceSeconds ?? 300;
+  if (!Number.isInteger(tolerance) || tolerance < 1 || tolerance > 86_400) {
+    throw new ConfigError("toleranceSeconds must be an integer from 1 to 86400", { scope: "webhook" });
+  }
+  const nowMs = input.nowMs ?? systemClock.now();
+  if (!Number.isFinite(nowMs)) throw new ConfigError("nowMs must be a finite number", { scope: "webhook" });
+  const secrets =
+    typeof input.secret === "string" ? [input.secret] : Array.isArray(input.secret) ? [...input.secret] : [];
+  if (secrets.length === 0) throw new ConfigError("a webhook secret is required", { scope: "webhook" });
+  for (const secret of secrets) {
+    if (typeof secret !== "string" || utf8ToBytes(secret).length < WEBHOOK_MIN_SECRET_BYTES) {
+      throw new ConfigError(`every webhook secret must have at least ${WEBHOOK_MIN_SECRET_BYTES} bytes`, {
+        scope: "webhook",
+      });
+    }
+  }
+  if (typeof input.payload !== "string" && !(input.payload instanceof Uint8Array)) {
+    return { ok: false, reason: "malformed" };
+  }
   const headerValue = Array.isArray(input.header) ? input.header.join(",") : input.header;
   if (typeof headerValue !== "string" || headerValue.length > 4096) return { ok: false, reason: "malformed" };
   let timestamp: number | undefined;
@@ -156,10 +180,6 @@ export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): Webh
     }
   }
   if (timestamp === undefined || candidates.length === 0) return { ok: false, reason: "malformed" };
-  const secrets = (typeof input.secret === "string" ? [input.secret] : [...input.secret]).filter(
-    (s) => typeof s === "string" && s.length > 0,
-  );
-  if (secrets.length === 0) return { ok: false, reason: "mismatch" };
 
   let match = false;
   for (const secret of secrets) {
@@ -171,8 +191,7 @@ export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): Webh
   }
   if (!match) return { ok: false, reason: "mismatch" };
 
-  const tolerance = input.toleranceSeconds ?? 300;
-  const nowSeconds = Math.floor((input.nowMs ?? systemClock.now()) / 1000);
+  const nowSeconds = Math.floor(nowMs / 1000);
   if (nowSeconds - timestamp > tolerance) return { ok: false, reason: "too_old" };
   if (timestamp - nowSeconds > tolerance) return { ok: false, reason: "future" };
   return { ok: true, timestampSeconds: timestamp };

@@ -148,6 +148,24 @@ describe("verifyWebhookSignature", () => {
     expect(signWebhookPayload(bytes, SECRET, t)).toBe(`t=${t},v1=${expected}`);
   });
 
+  it("misconfiguration throws ConfigError: NaN or out-of-range tolerance, short secrets, a bad clock", () => {
+    const yearOld = signWebhookPayload(payload, SECRET, t - 365 * 86_400);
+    const base = { payload, header: yearOld, secret: SECRET, nowMs: NOW_MS };
+    for (const toleranceSeconds of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0, 1.5, 86_401]) {
+      expect(() => verifyWebhookSignature({ ...base, toleranceSeconds })).toThrow(ConfigError);
+    }
+    expect(verifyWebhookSignature(base)).toEqual({ ok: false, reason: "too_old" });
+    for (const secret of ["x", "", "fifteen-bytes!!", ["long-enough-secret-1", "short"], []] as const) {
+      expect(() => verifyWebhookSignature({ ...base, secret: secret as string })).toThrow(ConfigError);
+    }
+    expect(() => verifyWebhookSignature({ ...base, nowMs: Number.NaN })).toThrow(ConfigError);
+    expect(() => verifyWebhookSignature(null as never)).toThrow(ConfigError);
+    expect(verifyWebhookSignature({ ...base, payload: 42 as never })).toEqual({
+      ok: false,
+      reason: "malformed",
+    });
+  });
+
   it("accepts a fresh signature, on a string or the raw bytes", () => {
     const header = signWebhookPayload(payload, SECRET, t);
     expect(verifyWebhookSignature({ payload, header, secret: SECRET, nowMs: NOW_MS })).toEqual({

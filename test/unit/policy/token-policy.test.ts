@@ -125,4 +125,12 @@ describe("rate limits", () => {
     expect((await store.peek(rateLimitKeys.sends("g"), 2)).count).toBe(2);
     expect((await store.peek(rateLimitKeys.cooldown("g"), 2)).count).toBe(0);
   });
+
+  it("refuses CR, LF and other control characters in operatorName and the app issuer", () => {
+    for (const name of ["Operadora\r\nBcc: x", "Op\nX", "Op\u0000", "Op\u007f", "Op\ud800"]) {
+      expect(() => resolvePolicy({ operatorName: name })).toThrow(ConfigError);
+      expect(() => resolvePolicy({ app: { issuer: name } })).toThrow(ConfigError);
+    }
+    expect(resolvePolicy({ operatorName: "Operadora Saúde Ç" }).operatorName).toBe("Operadora Saúde Ç");
+  });
 });
