@@ -2,6 +2,8 @@
  * Contacts: Brazilian phone numbers to E.164, e-mail validation, and the masks shown in lists, events and
  * logs. The public helpers are re-exported from the root entry.
  */
+
+import { argString } from "./_internal/args.js";
 import type { Channel } from "./ports/notifier.js";
 
 /** Every Brazilian area code (DDD) in service (Anatel). */
@@ -67,6 +69,7 @@ export function normalizePhone(input: string): NormalizedPhone | undefined {
  * a foreign number `+*******1234`. Only the area code, the first digit and the last four remain.
  */
 export function maskPhone(e164: string): string {
+  argString(e164, "e164");
   if (e164.startsWith("+55") && (e164.length === 13 || e164.length === 14)) {
     const ddd = e164.slice(3, 5);
     const subscriber = e164.slice(5);
@@ -103,6 +106,7 @@ export function normalizeEmail(input: string): string | undefined {
 
 /** Masks an e-mail address: `joao.silva@example.com.br` → `j***@e***.com.br`. */
 export function maskEmail(email: string): string {
+  argString(email, "email");
   const at = email.lastIndexOf("@");
   const local = at > 0 ? email.slice(0, at) : email;
   const domain = at > 0 ? email.slice(at + 1) : "";

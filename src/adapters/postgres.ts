@@ -26,6 +26,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { argOptions } from "../_internal/args.js";
 import { ConfigError, StoreUnavailableError } from "../errors.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel } from "../ports/notifier.js";
@@ -41,6 +42,7 @@ import type {
   TokenStatus,
   TokenStore,
 } from "../ports/store.js";
+import { quoteIdent } from "./_pg-ident.js";
 
 /** What {@link PostgresTokenStore} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit. */
 export interface PostgresPoolLike {
@@ -76,15 +78,6 @@ interface NamedQuery {
 export const POSTGRES_SCHEMA_VERSION = 1;
 
 const DEFAULT_SCHEMA = "health_token";
-
-/** Quotes an identifier for PostgreSQL: doubles inner quotes; refuses NUL and names over 63 bytes. */
-function quoteIdent(name: string): string {
-  const bytes = new TextEncoder().encode(name).length;
-  if (name.length === 0 || bytes > 63 || name.includes("\u0000")) {
-    throw new ConfigError("schema must be 1-63 bytes without NUL", { scope: "postgres" });
-  }
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 /** Quotes a string literal (standard_conforming_strings, the default since PostgreSQL 9.1). */
 function quoteLiteral(text: string): string {
@@ -245,6 +238,7 @@ export class PostgresTokenStore implements TokenStore {
 
   /** @param options - the pool, the schema and the event retention; see {@link PostgresTokenStoreOptions} */
   constructor(options: PostgresTokenStoreOptions) {
+    argOptions(options, "PostgresTokenStore", "postgres");
     if (!options.pool || typeof options.pool.query !== "function") {
       throw new ConfigError("pool must have a query(text, values) method", { scope: "postgres" });
     }

@@ -26,6 +26,7 @@
 
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { argOptions } from "../_internal/args.js";
 import { ConfigError, StoreUnavailableError } from "../errors.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel } from "../ports/notifier.js";
@@ -353,6 +354,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** @param options - the client and the key layout; see {@link RedisTokenStoreOptions} */
   constructor(options: RedisTokenStoreOptions) {
+    argOptions(options, "RedisTokenStore", "redis");
     const client = options.client as Partial<IoRedisLikeClient & NodeRedisLikeClient> | undefined;
     if (client && typeof client.call === "function") {
       const c = client as IoRedisLikeClient;

@@ -21,6 +21,8 @@
  *
  * @module
  */
+
+import { argOptions } from "../_internal/args.js";
 import { ConfigError, DeliveryFailedError } from "../errors.js";
 import { renderTokenMessage, type TemplateOverrides } from "../messages/templates.js";
 import type { DeliveryReceipt, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
@@ -92,6 +94,7 @@ function base64(text: string): string {
  * @param options - credentials and sender
  */
 export function twilioSms(options: TwilioSmsOptions): SmsProvider {
+  argOptions(options, "twilioSms", "sms");
   if (!options.accountSid || !options.authToken) {
     throw new ConfigError("twilioSms needs accountSid and authToken", { scope: "sms:twilio" });
   }
@@ -161,6 +164,7 @@ export interface ZenviaSmsOptions {
  * @param options - token and sender
  */
 export function zenviaSms(options: ZenviaSmsOptions): SmsProvider {
+  argOptions(options, "zenviaSms", "sms");
   if (!options.apiToken || !options.from) {
     throw new ConfigError("zenviaSms needs apiToken and from", { scope: "sms:zenvia" });
   }
@@ -229,6 +233,7 @@ export interface GenericSmsOptions {
  * @param options - URL, method, headers and a body builder
  */
 export function genericSms(options: GenericSmsOptions): SmsProvider {
+  argOptions(options, "genericSms", "sms");
   if (!options.url || typeof options.body !== "function") {
     throw new ConfigError("genericSms needs url and body", { scope: "sms:generic" });
   }

@@ -28,6 +28,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { argInt, argString } from "../_internal/args.js";
 import { constantTimeEqualString } from "../_internal/constant-time.js";
 import { ConfigError, DeliveryFailedError } from "../errors.js";
 import { renderTokenMessage, type TemplateOverrides } from "../messages/templates.js";
@@ -93,6 +94,9 @@ export function signWebhookPayload(
   secret: string,
   timestampSeconds: number,
 ): string {
+  if (!(payload instanceof Uint8Array)) argString(payload, "payload");
+  argString(secret, "secret");
+  argInt(timestampSeconds, "timestampSeconds", 0, 2 ** 40);
   return `t=${timestampSeconds},v1=${hexSignature(payload, secret, timestampSeconds)}`;
 }
 

@@ -22,6 +22,8 @@
  *
  * @module
  */
+
+import { argOptions, argString } from "../_internal/args.js";
 import { ConfigError, DeliveryFailedError } from "../errors.js";
 import type { DeliveryReceipt, Locale, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
 import { type FetchLike, type HttpRetryOptions, type ProviderErrorInfo, sendHttp } from "./_http.js";
@@ -117,6 +119,11 @@ export function buildWhatsAppTemplateBody(
   languageCode: string,
   reference?: string,
 ): WhatsAppTemplateBody {
+  argString(to, "to");
+  argString(code, "code");
+  argString(templateName, "templateName");
+  argString(languageCode, "languageCode");
+  if (reference !== undefined) argString(reference, "reference");
   return {
     messaging_product: "whatsapp",
     recipient_type: "individual",
@@ -178,6 +185,7 @@ export class WhatsAppNotifier implements Notifier {
 
   /** @param options - the sender, credentials, template and transport settings */
   constructor(options: WhatsAppNotifierOptions) {
+    argOptions(options, "WhatsAppNotifier", "whatsapp");
     for (const key of ["phoneNumberId", "accessToken", "templateName"] as const) {
       if (typeof options[key] !== "string" || options[key].length === 0) {
         throw new ConfigError(`missing option ${key}`, { scope: "whatsapp" });

@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { argIterable, argObject, argString } from "../_internal/args.js";
 import { InvalidArgumentError } from "../errors.js";
 import {
   CBOS_CODES,
@@ -229,6 +231,7 @@ export function isValidCpf(value: string): boolean {
 
 /** A CPF's 11 digits without punctuation (the input is assumed valid; see {@link isValidCpf}). */
 export function normalizeCpf(value: string): string {
+  argString(value, "value");
   return value.replace(/\D/g, "");
 }
 
@@ -299,6 +302,7 @@ export function toTissCharacter(character: GuideCharacter): TissCharacterCode {
  * ```
  */
 export function toTissStatus(guide: Guide): TissStatusCode | undefined {
+  argObject(guide, "guide");
   switch (guide.state) {
     case "requested":
     case "under_review":
@@ -339,6 +343,7 @@ export function toTissStatus(guide: Guide): TissStatusCode | undefined {
 export function toTissValidation(
   guide: Guide,
 ): { codValidacao: string } | { ausenciaCodValidacao: AbsenceReasonCode } | undefined {
+  argObject(guide, "guide");
   if (guide.type === "honorarios") return undefined;
   const c = guide.confirmation;
   if (c?.kind === "token") return { codValidacao: c.codValidacao };
@@ -373,6 +378,10 @@ export function isReturnVisit(
   previousGuides: readonly Guide[],
   options: ReturnVisitOptions = {},
 ): boolean {
+  argObject(guide, "guide");
+  if (!Array.isArray(previousGuides)) argIterable(undefined, "previousGuides");
+  for (const [i, g] of previousGuides.entries()) argObject(g, `previousGuides.${i}`);
+  argObject(options, "options");
   const windowDays = options.windowDays ?? 30;
   if (!Number.isInteger(windowDays) || windowDays < 0 || windowDays > 365) {
     throw new InvalidArgumentError("windowDays must be an integer from 0 to 365", [

@@ -120,6 +120,7 @@ export interface ProblemDocument {
  * ```
  */
 export function negotiateLocale(acceptLanguage: string | null | undefined): HttpLocale {
+  if (typeof acceptLanguage !== "string") return "pt-BR";
   if (!acceptLanguage) return "pt-BR";
   const ranges = acceptLanguage
     .slice(0, 512)

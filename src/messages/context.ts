@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { argIterable, argObject, argOptionalObject, argString } from "../_internal/args.js";
 import type { Channel, TokenMessageContext, TokenMessageContextField } from "../ports/notifier.js";
 
 /** Per channel, the {@link TokenMessageContext} fields a message may carry. */
@@ -35,8 +37,13 @@ export function contextForChannel(
   channel: Channel,
   policy: MessageContextPolicy = {},
 ): TokenMessageContext | undefined {
+  argOptionalObject(context, "context");
+  argString(channel, "channel");
+  argObject(policy, "policy");
   if (context === undefined) return undefined;
-  const fields = policy[channel] ?? DEFAULT_MESSAGE_CONTEXT[channel];
+  const chosen: unknown = policy[channel] ?? DEFAULT_MESSAGE_CONTEXT[channel];
+  if (!Array.isArray(chosen)) argIterable(undefined, `policy.${channel}`);
+  const fields = chosen as readonly TokenMessageContextField[];
   const out: { -readonly [K in TokenMessageContextField]?: string } = {};
   for (const field of fields) {
     const value = context[field];

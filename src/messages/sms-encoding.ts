@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { argInt, argString } from "../_internal/args.js";
 
 /** The encoding an SMS needs. */
 export type SmsEncoding = "GSM-7" | "UCS-2";
@@ -42,6 +43,7 @@ const LIMITS = {
 
 /** Whether every character of `text` can be sent in GSM-7 (basic or extension table). */
 export function isGsm7(text: string): boolean {
+  argString(text, "text");
   for (const char of text) {
     if (!BASIC.has(char) && !EXTENSION.has(char)) return false;
   }
@@ -63,6 +65,7 @@ export function isGsm7(text: string): boolean {
  * ```
  */
 export function countSmsSegments(text: string): SmsSegmentCount {
+  argString(text, "text");
   const gsm = isGsm7(text);
   const encoding: SmsEncoding = gsm ? "GSM-7" : "UCS-2";
   // Width of each indivisible piece: GSM-7 extension characters are 2 septets; in UCS-2 an astral code point
@@ -96,6 +99,8 @@ export function countSmsSegments(text: string): SmsSegmentCount {
  * @param maxUnits - the most septets to keep
  */
 export function toGsm7Name(name: string, maxUnits: number): string {
+  argString(name, "name");
+  argInt(maxUnits, "maxUnits", 0, 10_000);
   const stripped = name
     .normalize("NFD")
     .replace(/[\u0300-\u036f]/g, "")

@@ -15,6 +15,8 @@
  *
  * @module
  */
+
+import { argObject, argOptionalObject, argString } from "../_internal/args.js";
 import { InvalidArgumentError } from "../errors.js";
 import { CHANNELS, type Channel, type Locale, type TokenMessage } from "../ports/notifier.js";
 import { toGsm7Name } from "./sms-encoding.js";
@@ -156,6 +158,7 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Locale, Readonly<Record<Channel,
 
 /** Escapes the five HTML-significant characters. */
 export function escapeHtml(value: string): string {
+  argString(value, "value");
   return value
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -205,6 +208,9 @@ export function resolveTemplate(
   channel: Channel,
   overrides?: TemplateOverrides,
 ): MessageTemplate {
+  argString(locale, "locale");
+  argString(channel, "channel");
+  argOptionalObject(overrides, "overrides");
   const base = DEFAULT_TEMPLATES[locale][channel];
   const override = overrides?.[locale]?.[channel];
   if (!override) return base;
@@ -237,6 +243,8 @@ export function resolveTemplate(
  * ```
  */
 export function renderTokenMessage(message: TemplateInput, overrides?: TemplateOverrides): RenderedMessage {
+  argObject(message, "message");
+  argOptionalObject(overrides, "overrides");
   const issues: { path: string; message: string }[] = [];
   if (typeof message.code !== "string" || message.code.length === 0) {
     issues.push({ path: "code", message: "must be a non-empty string" });

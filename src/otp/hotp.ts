@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { argObject } from "../_internal/args.js";
 import { InvalidArgumentError } from "../errors.js";
 import { type Algorithm, type OtpHash, otpValue, prepareKey, registeredHash } from "./_hmac.js";
 import { hmacSha1 } from "./_sha1.js";
@@ -149,6 +151,7 @@ export function hotp(secret: Uint8Array, counter: number | bigint, options?: Otp
  * ```
  */
 export function verifyHotp(secret: Uint8Array, code: string, options: VerifyHotpOptions): VerifyHotpResult {
+  argObject(options, "options");
   const digits = checkDigits(options.digits);
   const hash = resolveHash(options.algorithm);
   const lookAhead = options.lookAhead ?? 0;

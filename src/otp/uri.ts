@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { argObject } from "../_internal/args.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { Algorithm } from "./_hmac.js";
 import { base32Decode, base32Encode } from "./base32.js";
@@ -65,6 +67,7 @@ function invalid(path: string, message: string): InvalidArgumentError {
  * ```
  */
 export function buildOtpauthUri(params: OtpauthParams): string {
+  argObject(params, "params");
   const { type, secret, account, issuer, algorithm, digits } = params;
   if (type !== "totp" && type !== "hotp") throw invalid("type", 'must be "totp" or "hotp"');
   if (!(secret instanceof Uint8Array) || secret.length === 0)

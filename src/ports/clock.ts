@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from "../errors.js";
 
 /** A source of the current time. */
 export interface Clock {
@@ -22,6 +23,11 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** The platform CSPRNG (`crypto.getRandomValues`, in chunks of at most 65,536 bytes). */
 export const systemRandom: RandomSource = (length) => {
+  if (!Number.isSafeInteger(length) || length < 0 || length > 1 << 24) {
+    throw new InvalidArgumentError("length must be an integer from 0 to 16777216", [
+      { path: "length", message: "expected an integer from 0 to 16777216" },
+    ]);
+  }
   const out = new Uint8Array(length);
   for (let offset = 0; offset < length; offset += 65_536) {
     globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65_536)));

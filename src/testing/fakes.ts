@@ -2,6 +2,8 @@
  * Test doubles for the token service: a clock you move by hand, a notifier that keeps what it was asked to
  * send, and a seeded random source. For tests, demos and examples only: never in production.
  */
+
+import { argInt } from "../_internal/args.js";
 import { DeliveryFailedError } from "../errors.js";
 import type { Clock, RandomSource } from "../ports/clock.js";
 import type { DeliveryReceipt, Notifier, TokenMessage } from "../ports/notifier.js";
@@ -140,6 +142,7 @@ export class OutboxNotifier implements Notifier {
  * ```
  */
 export function seededRandom(seed: number): RandomSource {
+  argInt(seed, "seed", -(2 ** 53 - 1), 2 ** 53 - 1);
   let s = seed >>> 0;
   const splitmix = (): number => {
     s = (s + 0x9e3779b9) >>> 0;

@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { argOptions } from "../_internal/args.js";
 import { DeliveryFailedError, HealthTokenError } from "../errors.js";
 import type { Channel, Locale, Notifier, TokenMessage } from "../ports/notifier.js";
 
@@ -121,6 +123,8 @@ function errorTexts(error: unknown, depth = 0, seen = new Set<unknown>()): strin
  * ```
  */
 export function runNotifierConformance(options: NotifierConformanceOptions): void {
+  argOptions(options, "runNotifierConformance");
+  argOptions(options.test, "runNotifierConformance (options.test: describe, it, expect)");
   const { test, channel, recipient } = options;
   const timeout = options.timeoutMs ?? 30_000;
 

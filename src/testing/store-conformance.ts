@@ -5,6 +5,7 @@
  * @module
  */
 
+import { argOptions } from "../_internal/args.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, NewToken, StoredToken, TokenStore } from "../ports/store.js";
@@ -137,6 +138,8 @@ const HOSTILE_IDS: readonly string[] = [
  * ```
  */
 export function runStoreConformance(options: StoreConformanceOptions): void {
+  argOptions(options, "runStoreConformance");
+  argOptions(options.test, "runStoreConformance (options.test: describe, it, expect)");
   const { test, capabilities = {} } = options;
   const { expect } = test;
   const shared = capabilities.sharedAcrossInstances !== false;

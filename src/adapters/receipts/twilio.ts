@@ -11,6 +11,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { argObject, argOptions, argString } from "../../_internal/args.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
 import { base64Of, headerOf, matchesAnySecret, rawBodyOf, reject, shortString } from "./_callback.js";
 
@@ -49,6 +50,9 @@ export interface TwilioStatusCallbackInput {
  * ```
  */
 export function twilioSignature(authToken: string, url: string, params: URLSearchParams): string {
+  argString(authToken, "authToken");
+  argString(url, "url");
+  if (!(params instanceof URLSearchParams)) argObject(undefined, "params");
   const pairs = [...params.entries()].sort(([ak, av], [bk, bv]) =>
     ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0,
   );
@@ -81,6 +85,7 @@ const STATUS: Readonly<Record<string, DeliveryReportStatus>> = {
  * ```
  */
 export function parseTwilioStatusCallback(input: TwilioStatusCallbackInput): DeliveryReport[] {
+  argOptions(input, "parseTwilioStatusCallback", "receipts");
   const { text } = rawBodyOf(SCOPE, input.rawBody);
   const given = headerOf(input.headers, TWILIO_SIGNATURE_HEADER)?.trim();
   if (given === undefined || given === "") throw reject(SCOPE, "unsigned", "no X-Twilio-Signature header");

@@ -11,6 +11,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { argOptions } from "../../_internal/args.js";
 import { systemClock } from "../../ports/clock.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
 import {
@@ -67,6 +68,7 @@ const STATUS: Readonly<Record<string, DeliveryReportStatus>> = {
  * ```
  */
 export function parseWhatsAppStatusWebhook(input: WhatsAppStatusWebhookInput): DeliveryReport[] {
+  argOptions(input, "parseWhatsAppStatusWebhook", "receipts");
   const { bytes, text } = rawBodyOf(SCOPE, input.rawBody);
   const header = headerOf(input.headers, WHATSAPP_SIGNATURE_HEADER);
   if (header === undefined || header === "") throw reject(SCOPE, "unsigned", "no X-Hub-Signature-256 header");

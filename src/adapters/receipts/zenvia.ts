@@ -9,6 +9,8 @@
  *
  * @module
  */
+
+import { argOptions } from "../../_internal/args.js";
 import { systemClock } from "../../ports/clock.js";
 import type { CallbackHeaders, DeliveryReport, DeliveryReportStatus } from "../../ports/delivery-report.js";
 import {
@@ -70,6 +72,7 @@ const STATUS: Readonly<Record<string, DeliveryReportStatus>> = {
  * ```
  */
 export function parseZenviaStatusWebhook(input: ZenviaStatusWebhookInput): DeliveryReport[] {
+  argOptions(input, "parseZenviaStatusWebhook", "receipts");
   const { text } = rawBodyOf(SCOPE, input.rawBody);
   const given = headerOf(input.headers, input.headerName ?? ZENVIA_SECRET_HEADER);
   if (given === undefined || given === "") throw reject(SCOPE, "unsigned", "no secret header");

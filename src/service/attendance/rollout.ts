@@ -5,6 +5,8 @@
  *
  * @module
  */
+
+import { argIterable } from "../../_internal/args.js";
 import type { Guide } from "../../guide/states.js";
 
 /**
@@ -28,6 +30,7 @@ export type TokenRollout = (guide: Guide) => boolean;
  * ```
  */
 export function tokenRequiredFor(providerCodes: Iterable<string>): TokenRollout {
+  argIterable(providerCodes, "providerCodes");
   const enabled = new Set(providerCodes);
   return (guide) => enabled.has(guide.provider.code);
 }
