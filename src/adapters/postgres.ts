@@ -441,22 +441,17 @@ export class PostgresTokenStore implements TokenStore {
     return { count: Number(row.count), resetAtMs: Number(row.reset_at_ms) };
   }
 
-  async decrement(key: string, nowMs: number): Promise<CounterState> {
-    const rows = await this.#query<{ count: string; reset_at_ms: string }>("decrement", this.#sql.decrement, [
-      key,
-      nowMs,
-    ]);
-    const row = rows[0];
-    return row
-      ? { count: Number(row.count), resetAtMs: Number(row.reset_at_ms) }
-      : { count: 0, resetAtMs: 0 };
+  decrement(key: string, nowMs: number): Promise<CounterState> {
+    return this.#counterIn("decrement", key, nowMs);
   }
 
-  async peek(key: string, nowMs: number): Promise<CounterState> {
-    const rows = await this.#query<{ count: string; reset_at_ms: string }>("peek", this.#sql.peek, [
-      key,
-      nowMs,
-    ]);
+  peek(key: string, nowMs: number): Promise<CounterState> {
+    return this.#counterIn("peek", key, nowMs);
+  }
+
+  /** A counter statement on (key, nowMs) that returns the row in its window, or none. */
+  async #counterIn(op: "decrement" | "peek", key: string, nowMs: number): Promise<CounterState> {
+    const rows = await this.#query<{ count: string; reset_at_ms: string }>(op, this.#sql[op], [key, nowMs]);
     const row = rows[0];
     return row
       ? { count: Number(row.count), resetAtMs: Number(row.reset_at_ms) }

@@ -6,24 +6,13 @@ import { RedisTokenStore } from "../../src/adapters/redis.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
+import { dropRedisPrefix } from "../helpers/store-matrix.js";
 import { contractOperations, seedScanData, T0, token } from "../helpers/store-ops.js";
 
 const probe = await probeRedis();
 const RETENTION_MS = 7 * 86_400_000;
 
 type Send = (args: string[]) => Promise<unknown>;
-
-async function deleteByPrefix(send: Send, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = (await send(["SCAN", cursor, "MATCH", `${prefix}:*`, "COUNT", "1000"])) as [
-      string,
-      string[],
-    ];
-    cursor = next;
-    if (keys.length > 0) await send(["DEL", ...keys]);
-  } while (cursor !== "0");
-}
 
 describeWithService(probe, "RedisTokenStore", () => {
   describe("with ioredis", () => {
@@ -46,7 +35,7 @@ describeWithService(probe, "RedisTokenStore", () => {
           prefix: namespace,
           eventRetentionMs: RETENTION_MS,
         }),
-      cleanup: ({ namespace }) => deleteByPrefix((a) => clients[0]!.call(a[0]!, ...a.slice(1)), namespace),
+      cleanup: ({ namespace }) => dropRedisPrefix((a) => clients[0]!.call(a[0]!, ...a.slice(1)), namespace),
       capabilities: { eventRetentionMs: RETENTION_MS },
       test: { describe, it, expect },
     });
@@ -69,7 +58,7 @@ describeWithService(probe, "RedisTokenStore", () => {
           prefix: namespace,
           eventRetentionMs: RETENTION_MS,
         }),
-      cleanup: ({ namespace }) => deleteByPrefix((a) => clients[0]!.sendCommand(a), namespace),
+      cleanup: ({ namespace }) => dropRedisPrefix((a) => clients[0]!.sendCommand(a), namespace),
       capabilities: { eventRetentionMs: RETENTION_MS },
       test: { describe, it, expect },
     });
@@ -97,7 +86,7 @@ describeWithService(probe, "RedisTokenStore", () => {
       await raw.connect();
     });
     afterAll(async () => {
-      await deleteByPrefix(send, prefix);
+      await dropRedisPrefix(send, prefix);
       raw.disconnect();
     });
 
@@ -283,7 +272,7 @@ describeWithService(probe, "RedisTokenStore", () => {
               expect(r.outcome).toBe("ok");
             }
           } finally {
-            await deleteByPrefix(send, p);
+            await dropRedisPrefix(send, p);
           }
         }),
         { numRuns: 25 },

@@ -26,7 +26,11 @@ export interface Backend {
   open(): Promise<OpenedStore>;
 }
 
-async function dropRedisPrefix(send: (args: string[]) => Promise<unknown>, prefix: string): Promise<void> {
+/** Deletes every key under `prefix` (SCAN + DEL), through a raw command sender. */
+export async function dropRedisPrefix(
+  send: (args: string[]) => Promise<unknown>,
+  prefix: string,
+): Promise<void> {
   let cursor = "0";
   do {
     const [next, keys] = (await send(["SCAN", cursor, "MATCH", `${prefix}:*`, "COUNT", "1000"])) as [
