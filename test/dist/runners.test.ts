@@ -18,7 +18,7 @@ const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
 };
 
 // The same scenario in each runner's dialect: `t` is the runner's test function, `ok` an assertion.
-const scenario = (t: string, ok: string) => `
+const scenario = (t: string, ok: (condition: string) => string) => `
 const beneficiary = { id: "B-1", birthDate: "1990-05-01", contacts: [{ id: "c1", channel: "sms", address: "+5543999990001" }] };
 ${t}("issues and verifies a code with the fakes", async () => {
   const clock = new FakeClock();
