@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testPepper } from "../helpers/keys.js";
 
 const run = promisify(execFile);
 const repo = new URL("../..", import.meta.url).pathname;
@@ -23,7 +24,7 @@ const beneficiary = { id: "B-1", birthDate: "1990-05-01", contacts: [{ id: "c1",
 ${t}("issues and verifies a code with the fakes", async () => {
   const clock = new FakeClock();
   const outbox = new OutboxNotifier();
-  const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: "p".repeat(32), clock });
+  const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: ${JSON.stringify(testPepper("runners"))}, clock });
   await tokens.issue({ guide: { id: "G-1", providerId: "P-1" }, beneficiary });
   clock.advance(60_000);
   const code = outbox.lastCodeFor("B-1");

@@ -4,6 +4,7 @@ import { StoreUnavailableError } from "../../../src/errors.js";
 import { createTokenService } from "../../../src/service/token-service.js";
 import { failingStore } from "../../../src/testing/failing-store.js";
 import { FakeClock, OutboxNotifier } from "../../../src/testing/fakes.js";
+import { testPepper } from "../../helpers/keys.js";
 
 const beneficiary = {
   id: "B-1",
@@ -16,7 +17,12 @@ describe("failingStore", () => {
     const clock = new FakeClock();
     const outbox = new OutboxNotifier();
     const store = failingStore(new MemoryTokenStore(), { attempt: 2 });
-    const tokens = createTokenService({ store, notifier: outbox, pepper: "p".repeat(32), clock });
+    const tokens = createTokenService({
+      store,
+      notifier: outbox,
+      pepper: testPepper("failing-store"),
+      clock,
+    });
     await tokens.issue({ guide: { id: "G-1", providerId: "P-1" }, beneficiary });
     const code = outbox.lastCodeFor("B-1")!;
     const input = { guideId: "G-1", providerId: "P-1", code };
