@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from "../errors.js";
 import { conformanceExpect } from "./expect.js";
 import type { NotifierConformanceRunner } from "./notifier-conformance.js";
 import type { ConformanceRunner } from "./store-conformance.js";
@@ -35,6 +36,19 @@ export interface NodeTestModule {
  * ```
  */
 export function nodeTestRunner(nodeTest: NodeTestModule): ConformanceRunner & NotifierConformanceRunner {
+  if (
+    typeof nodeTest !== "object" ||
+    nodeTest === null ||
+    typeof nodeTest.describe !== "function" ||
+    typeof nodeTest.it !== "function"
+  ) {
+    throw new InvalidArgumentError("nodeTestRunner needs the node:test module", [
+      {
+        path: "nodeTest",
+        message: 'expected an object with describe and it (import * as nodeTest from "node:test")',
+      },
+    ]);
+  }
   const options = (timeoutMs: number | undefined) => (timeoutMs === undefined ? {} : { timeout: timeoutMs });
   const it = (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
     nodeTest.it(name, options(timeoutMs), body);
