@@ -25,7 +25,39 @@ export type HealthTokenErrorCode =
   | "RECEIPT_REJECTED";
 
 /**
- * The base class of every error thrown by health-token.
+ * The brand every {@link HealthTokenError} carries, from the global symbol registry: the same symbol in the ESM
+ * and the CommonJS build, in every realm.
+ */
+const BRAND: unique symbol = Symbol.for("health-token.error") as never;
+
+/**
+ * Whether `error` is a {@link HealthTokenError}, from any copy of the library. `instanceof` fails when an app
+ * loads both builds (ESM `import` and CommonJS `require`: the dual-package hazard) or several copies; this
+ * checks a brand from `Symbol.for` instead.
+ *
+ * @param error - anything caught
+ * @example
+ * ```ts
+ * try {
+ *   await tokens.issue(input);
+ * } catch (error) {
+ *   if (isHealthTokenError(error) && error.code === "RATE_LIMITED") res.status(429);
+ *   else throw error;
+ * }
+ * ```
+ */
+export function isHealthTokenError(error: unknown): error is HealthTokenError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as { [BRAND]?: unknown })[BRAND] === true &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
+}
+
+/**
+ * The base class of every error thrown by health-token. Check it with {@link isHealthTokenError} when the
+ * library may be loaded twice (ESM and CommonJS).
  *
  * @example
  * ```ts
@@ -52,6 +84,7 @@ export class HealthTokenError<C extends HealthTokenErrorCode = HealthTokenErrorC
     super(prefix + message, options && "cause" in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The token policy: every rule of the token service with its default (DESIGN.md §4), validated with zod.
+ * The token policy: every rule of the token service with its default, validated with zod.
  *
  * @module
  */
@@ -82,7 +82,7 @@ export type TokenPolicy = z.output<typeof tokenPolicySchema>;
 /** What callers pass: any subset of {@link TokenPolicy}. */
 export type TokenPolicyInput = z.input<typeof tokenPolicySchema>;
 
-/** The default policy (DESIGN.md §4). */
+/** The default policy: every rule at its default value. */
 export const DEFAULT_POLICY: TokenPolicy = Object.freeze(tokenPolicySchema.parse({}));
 
 /** The accepted TOTP window of the app mode, resolved from `windowSteps`, `pastSteps` and `futureSteps`. */

@@ -57,7 +57,7 @@ export interface TokenServiceOptions {
   readonly clock?: Clock;
   /** The CSPRNG (default: `crypto.getRandomValues`). */
   readonly random?: RandomSource;
-  /** The rules; every field optional, defaults from DESIGN.md §4. */
+  /** The rules; every field optional, defaults in `DEFAULT_POLICY`. */
   readonly policy?: TokenPolicyInput;
   /**
    * The AES-256-GCM key(s) for app-mode secrets: 32 bytes, or `{ id, key }`; a list for rotation (the first

@@ -25,6 +25,9 @@ export {
   MemoryTokenStore,
   type MemoryTokenStoreOptions,
 } from "../adapters/memory.js";
+export * from "./expect.js";
+export * from "./failing-store.js";
 export { FakeClock, type OutboxFailure, OutboxNotifier, seededRandom } from "./fakes.js";
+export * from "./node-test.js";
 export * from "./notifier-conformance.js";
 export * from "./store-conformance.js";

@@ -8,23 +8,22 @@
 import { argOptions } from "../_internal/args.js";
 import { DeliveryFailedError, HealthTokenError } from "../errors.js";
 import type { Channel, Locale, Notifier, TokenMessage } from "../ports/notifier.js";
+import { conformanceExpect as expect } from "./expect.js";
 
-/** The assertions the kit uses: a structural subset of vitest's and jest's `expect(actual)`. */
-export interface NotifierConformanceAssertion {
-  /** `Object.is` equality. */
-  toBe(expected: unknown): void;
-  /** Deep equality of plain objects and arrays. */
-  toEqual(expected: unknown): void;
-}
-
-/** The test runner handed to {@link runNotifierConformance}: `describe`, `it` and `expect`, as vitest names them. */
+/**
+ * The test runner handed to {@link runNotifierConformance}: `describe` and `it`, as vitest and Jest name them
+ * (for `node:test`, use {@link nodeTestRunner}).
+ */
 export interface NotifierConformanceRunner {
   /** Groups cases; called synchronously while the suite is declared. */
   describe(name: string, body: () => void): void;
   /** Declares one asynchronous case, with an optional timeout in ms. */
   it(name: string, body: () => Promise<void>, timeoutMs?: number): void;
-  /** Starts an assertion. */
-  expect(actual: unknown): NotifierConformanceAssertion;
+  /**
+   * Not used by the kit, which compares with {@link conformanceExpect} so that its verdict is the same under
+   * every runner; accepted so that `{ describe, it, expect }` still fits.
+   */
+  expect?(actual: unknown): unknown;
 }
 
 /** What {@link runNotifierConformance} is given. */
@@ -152,8 +151,8 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
           const notifier = await options.createNotifier();
           const sent = message({ locale });
           const receipt = await notifier.send(sent);
-          test.expect(receipt.channel).toBe(channel);
-          test.expect(await containing(sent.code)).toBe(1);
+          expect(receipt.channel).toBe(channel);
+          expect(await containing(sent.code)).toBe(1);
         },
         timeout,
       );
@@ -165,9 +164,9 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
         const notifier = await options.createNotifier();
         const messages = Array.from({ length: 8 }, () => message());
         const receipts = await Promise.all(messages.map((m) => notifier.send(m)));
-        test.expect(receipts.map((r) => r.channel)).toEqual(messages.map(() => channel));
+        expect(receipts.map((r) => r.channel)).toEqual(messages.map(() => channel));
         const counts = await Promise.all(messages.map((m) => containing(m.code)));
-        test.expect(counts).toEqual(messages.map(() => 1));
+        expect(counts).toEqual(messages.map(() => 1));
       },
       timeout,
     );
@@ -178,7 +177,7 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
         const notifier = await options.createNotifier();
         const sent = message();
         await notifier.send(sent);
-        test.expect(await containing(sent.beneficiaryId)).toBe(0);
+        expect(await containing(sent.beneficiaryId)).toBe(0);
       },
       timeout,
     );
@@ -191,9 +190,9 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
           () => undefined,
           (e: unknown) => e,
         );
-        test.expect(error instanceof DeliveryFailedError).toBe(true);
-        test.expect(error instanceof HealthTokenError && error.code).toBe("DELIVERY_FAILED");
-        test.expect(typeof (error as DeliveryFailedError | undefined)?.retryable).toBe("boolean");
+        expect(error instanceof DeliveryFailedError).toBe(true);
+        expect(error instanceof HealthTokenError && error.code).toBe("DELIVERY_FAILED");
+        expect(typeof (error as DeliveryFailedError | undefined)?.retryable).toBe("boolean");
       },
       timeout,
     );
@@ -207,7 +206,7 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
           () => undefined,
           (e: unknown) => e,
         );
-        test.expect(error === undefined).toBe(false);
+        expect(error === undefined).toBe(false);
         const texts = errorTexts(error);
         const forbidden: [string, string][] = [
           ...options.secrets.map((s, i): [string, string] => [`secrets[${i}]`, s]),
@@ -217,7 +216,7 @@ export function runNotifierConformance(options: NotifierConformanceOptions): voi
         const leaked = forbidden
           .filter(([, value]) => value.length > 0 && texts.some((text) => text.includes(value)))
           .map(([label]) => label);
-        test.expect(leaked).toEqual([]);
+        expect(leaked).toEqual([]);
       },
       timeout,
     );

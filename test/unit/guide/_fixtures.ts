@@ -130,7 +130,7 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The transition table, written out by hand from DESIGN.md §6 and issue 4, independently of the source. */
+/** The transition table, written out by hand from the documented state machine (docs/guide-states.md), independently of the source. */
 export type Row = Partial<Record<GuideEventType, GuideState>>;
 const reviewExits = { authorize: "authorized", deny: "denied", cancel: "cancelled" } as const;
 export const EXPECTED: Record<GuideState, Row> = {

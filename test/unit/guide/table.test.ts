@@ -1,5 +1,5 @@
 /**
- * Every (state, event) pair: the allowed ones land in the documented state (DESIGN.md §6, issue 4), all others
+ * Every (state, event) pair: the allowed ones land in the documented state (docs/guide-states.md), all others
  * throw GuideTransitionError. The expected table is written out here by hand, independently of
  * GUIDE_TRANSITIONS, so a wrong row in the source fails this test.
  */

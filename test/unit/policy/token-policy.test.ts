@@ -5,7 +5,7 @@ import { rateLimitKeys, secondsUntil, takeIssue } from "../../../src/policy/rate
 import { DEFAULT_POLICY, resolvePolicy } from "../../../src/policy/token-policy.js";
 
 describe("token policy", () => {
-  it("has every default of DESIGN.md §4", () => {
+  it("has every documented default", () => {
     expect(DEFAULT_POLICY).toEqual({
       digits: 6,
       ttlSeconds: 1800,

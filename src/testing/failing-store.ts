@@ -1,0 +1,78 @@
+/**
+ * A store wrapper that fails chosen operations a chosen number of times, to test `StoreUnavailableError` paths.
+ *
+ * @module
+ */
+import type { TokenStore } from "../ports/store.js";
+
+/** The operations of a {@link TokenStore}. */
+export type StoreOperation = {
+  [K in keyof TokenStore]: TokenStore[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof TokenStore];
+
+/** A {@link TokenStore} whose chosen operations reject, made by {@link failingStore}. */
+export interface FailingStore extends TokenStore {
+  /** Makes the next `times` calls of `operation` reject (added to what is still planned); returns the store. */
+  failNext(operation: StoreOperation, times?: number): this;
+  /** How many planned failures of each operation are left. */
+  readonly pending: Readonly<Partial<Record<StoreOperation, number>>>;
+}
+
+/**
+ * Wraps a store so that the next N calls of chosen operations reject with an `Error` (as a lost connection
+ * would); every other call goes to the wrapped store. The token service turns the rejection into
+ * `StoreUnavailableError`.
+ *
+ * @param store - the store that answers the calls that do not fail
+ * @param plan - failures per operation, such as `{ attempt: 2 }`
+ * @example
+ * ```ts
+ * const store = failingStore(new MemoryTokenStore(), { attempt: 1 });
+ * const tokens = createTokenService({ store, notifier: outbox, pepper });
+ * await tokens.issue({ guide, beneficiary });
+ * await expect(tokens.verify({ guideId, providerId, code })).rejects.toThrow(StoreUnavailableError);
+ * store.failNext("save", 2); // the next two saves fail
+ * ```
+ */
+export function failingStore(
+  store: TokenStore,
+  plan: Readonly<Partial<Record<StoreOperation, number>>> = {},
+): FailingStore {
+  const pending: Partial<Record<StoreOperation, number>> = { ...plan };
+  const wrapper = {
+    pending,
+    failNext(operation: StoreOperation, times = 1) {
+      pending[operation] = (pending[operation] ?? 0) + times;
+      return wrapper;
+    },
+  } as FailingStore;
+  // Every operation of the port, checked by the compiler: a new one must be added here.
+  const every: Record<StoreOperation, true> = {
+    save: true,
+    attempt: true,
+    revoke: true,
+    get: true,
+    increment: true,
+    decrement: true,
+    peek: true,
+    claimOnce: true,
+    putAppSecret: true,
+    getAppSecret: true,
+    appendEvent: true,
+    listEvents: true,
+    purge: true,
+  };
+  const operations = Object.keys(every) as StoreOperation[];
+  for (const operation of operations) {
+    const call = (...args: unknown[]): Promise<unknown> => {
+      const left = pending[operation] ?? 0;
+      if (left > 0) {
+        pending[operation] = left - 1;
+        return Promise.reject(new Error(`failingStore: ${operation} told to fail`));
+      }
+      return (store[operation] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+    };
+    Object.assign(wrapper, { [operation]: call });
+  }
+  return wrapper;
+}
