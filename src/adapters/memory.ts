@@ -100,6 +100,14 @@ function decodeH1(hash: string, out: Uint8Array, offset: number): boolean {
   );
 }
 
+/** Constant-time equality of two hash texts (the length is not secret). */
+function equalText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /**
  * The in-memory token store.
  *
@@ -125,6 +133,8 @@ export class MemoryTokenStore implements TokenStore {
   #hash = new Uint8Array(0);
   #id = new Uint8Array(0);
   #extra = new Map<number, { codeHash?: string; tokenId?: string }>();
+  // The hash and expiry of the token a slot's token superseded, while that one was still live (rare: kept aside).
+  #previous = new Map<number, { codeHash: string; expiresAtMs: number }>();
   #free: number[] = [];
   #used = 0;
   #hand = 0;
@@ -193,10 +203,12 @@ export class MemoryTokenStore implements TokenStore {
       this.#used++;
     } else {
       // The previous token is replaced; it is reported as superseded when it was still active (unexpired).
-      const status = this.#meta[slot * 2 + 1]! & 3;
-      if (status === ACTIVE && token.issuedAtMs < this.#times[slot * 2 + 1]!) {
+      const m1 = this.#meta[slot * 2 + 1]!;
+      const expiresAtMs = this.#times[slot * 2 + 1]!;
+      if ((m1 & 3) === ACTIVE && token.issuedAtMs < expiresAtMs) {
         superseded.push(this.#tokenId(slot));
-      }
+        this.#previous.set(slot, { codeHash: this.#codeHash(slot, m1), expiresAtMs });
+      } else this.#previous.delete(slot);
       this.#extra.delete(slot);
     }
     this.#write(slot, token);
@@ -215,6 +227,16 @@ export class MemoryTokenStore implements TokenStore {
     let wrong: "wrong_provider" | "mismatch" | undefined;
     if (this.#providers[m1 >>> 6] !== input.providerId) wrong = "wrong_provider";
     else if (!this.#hashEquals(slot, m1, input.candidateHash)) wrong = "mismatch";
+    if (wrong === "mismatch" && this.#previous.size > 0) {
+      const previous = this.#previous.get(slot);
+      if (
+        previous !== undefined &&
+        input.nowMs < previous.expiresAtMs &&
+        equalText(previous.codeHash, input.candidateHash)
+      ) {
+        return { outcome: "superseded", token: this.#read(slot) };
+      }
+    }
     if (wrong) {
       const m0 = this.#meta[slot * 2]!;
       const attempts = (m0 & 0xffff) + 1;
@@ -428,6 +450,8 @@ export class MemoryTokenStore implements TokenStore {
     for (const [guideId, slot] of this.#slotByGuide) {
       const token = this.#read(slot);
       strings.push(guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
+      const previous = this.#previous.get(slot);
+      if (previous !== undefined) strings.push(previous.codeHash);
       bytes.push(this.#hash.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
       bytes.push(this.#id.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
     }
@@ -483,6 +507,7 @@ export class MemoryTokenStore implements TokenStore {
     this.#guide[slot] = undefined;
     this.#beneficiary[slot] = undefined;
     this.#extra.delete(slot);
+    this.#previous.delete(slot);
     this.#hash.fill(0, slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
     this.#meta[slot * 2] = 0;
     this.#meta[slot * 2 + 1] = 0;
@@ -537,11 +562,7 @@ export class MemoryTokenStore implements TokenStore {
       for (let i = 0; i < HASH_BYTES; i++) diff |= this.#hash[base + i]! ^ this.#scratch[i]!;
       return diff === 0;
     }
-    const stored = this.#extra.get(slot)?.codeHash ?? "";
-    if (stored.length !== candidate.length) return false;
-    let diff = 0;
-    for (let i = 0; i < stored.length; i++) diff |= stored.charCodeAt(i) ^ candidate.charCodeAt(i);
-    return diff === 0;
+    return equalText(this.#extra.get(slot)?.codeHash ?? "", candidate);
   }
 
   #read(slot: number): StoredToken {

@@ -75,7 +75,7 @@ interface NamedQuery {
 }
 
 /** The schema version this release writes and reads. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 const DEFAULT_SCHEMA = "health_token";
 
@@ -128,6 +128,10 @@ CREATE TABLE IF NOT EXISTS ${s}.tokens (
   superseded_token_id text
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at_ms_idx ON ${s}.tokens (expires_at_ms);
+-- Version 2: the hash and expiry of the token the row's token superseded while it was live, so that its late
+-- code answers 'superseded' (and costs nothing) until it would have expired.
+ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS prev_code_hash text;
+ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS prev_expires_at_ms bigint;
 
 CREATE TABLE IF NOT EXISTS ${s}.counters (
   key text PRIMARY KEY,
@@ -251,22 +255,29 @@ export class PostgresTokenStore implements TokenStore {
     this.#eventRetentionMs = retention;
     this.#named = options.namedStatements === true;
     const s = quoteIdent(this.#schema);
+    // The previous token's code, still within its life.
+    const late = `COALESCE(t.prev_code_hash = $3::text AND $4::bigint < t.prev_expires_at_ms, false)`;
     // Evaluated against the row as locked by the UPDATE (READ COMMITTED re-reads it after a concurrent commit).
     const outcome = `(CASE
       WHEN t.status IN ('revoked', 'consumed') THEN t.status
       WHEN $4::bigint >= t.expires_at_ms THEN 'expired'
       WHEN t.status = 'locked' THEN 'locked'
       WHEN t.provider_id <> $2::text THEN 'wrong_provider'
+      WHEN t.code_hash <> $3::text AND ${late} THEN 'superseded'
       WHEN t.code_hash <> $3::text THEN 'mismatch'
       ELSE 'ok' END)`;
     const counts = `(t.status = 'active' AND $4::bigint < t.expires_at_ms
-      AND (t.provider_id <> $2::text OR t.code_hash <> $3::text))`;
+      AND (t.provider_id <> $2::text OR (t.code_hash <> $3::text AND NOT ${late})))`;
     this.#sql = {
       save: `INSERT INTO ${s}.tokens AS t (${TOKEN_COLUMNS}, last_outcome, superseded_token_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'active', $9, NULL, NULL)
         ON CONFLICT (guide_id) DO UPDATE SET
           superseded_token_id = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
             THEN t.token_id END,
+          prev_code_hash = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
+            THEN t.code_hash END,
+          prev_expires_at_ms = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
+            THEN t.expires_at_ms END,
           token_id = EXCLUDED.token_id, provider_id = EXCLUDED.provider_id,
           beneficiary_id = EXCLUDED.beneficiary_id, code_hash = EXCLUDED.code_hash,
           issued_at_ms = EXCLUDED.issued_at_ms, expires_at_ms = EXCLUDED.expires_at_ms,
@@ -414,6 +425,7 @@ export class PostgresTokenStore implements TokenStore {
       case "consumed":
       case "revoked":
       case "locked":
+      case "superseded":
         return { outcome: row.outcome, token };
       default:
         throw new StoreUnavailableError("attempt returned an unknown outcome", { scope: "postgres" });

@@ -81,16 +81,19 @@ const PREFIX_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 type Kind = "t" | "c" | "o" | "s" | "ez" | "eh";
 
 // A token is a hash: 'd' the immutable fields as a JSON array (what the client reads back), 's' status, 'a' attempts,
-// and the fields the scripts compare: 'i' tokenId, 'e' expiresAtMs, 'p' providerId, 'h' codeHash, 'm' maxAttempts.
+// and the fields the scripts compare: 'i' tokenId, 'e' expiresAtMs, 'p' providerId, 'h' codeHash, 'm' maxAttempts;
+// 'ph' and 'pe' the codeHash and expiresAtMs of the token it superseded while that one was live (absent otherwise).
 // Scripts return {d, s, a} rather than HGETALL: converting a whole hash to Lua and back costs more than the rest.
 
 // KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
 const SAVE_LUA = `
-local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e', 'h')
 local superseded = {}
-if cur[1] and cur[2] == 'active' and tonumber(cur[3]) > tonumber(ARGV[2]) then superseded[1] = cur[1] end
+local live = cur[1] and cur[2] == 'active' and tonumber(cur[3]) > tonumber(ARGV[2])
+if live then superseded[1] = cur[1] end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+if live then redis.call('HSET', KEYS[1], 'ph', cur[4], 'pe', cur[3]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return superseded
 `;
@@ -98,7 +101,7 @@ return superseded
 // KEYS[1] token hash. ARGV[1] providerId, ARGV[2] candidateHash, ARGV[3] nowMs.
 // Returns {outcome} or {outcome, attemptsLeft (-1 when not applicable), d, status, attempts} after the step.
 const ATTEMPT_LUA = `
-local t = redis.call('HMGET', KEYS[1], 's', 'e', 'p', 'h', 'm', 'a', 'd')
+local t = redis.call('HMGET', KEYS[1], 's', 'e', 'p', 'h', 'm', 'a', 'd', 'ph', 'pe')
 local status = t[1]
 if not status then return {'not_found'} end
 local attempts = tonumber(t[6])
@@ -112,9 +115,13 @@ elseif status == 'locked' then
   outcome = 'locked'
 else
   if t[3] ~= ARGV[1] then outcome = 'wrong_provider'
-  elseif t[4] ~= ARGV[2] then outcome = 'mismatch'
+  elseif t[4] ~= ARGV[2] then
+    if t[8] and t[8] == ARGV[2] and tonumber(ARGV[3]) < tonumber(t[9]) then outcome = 'superseded'
+    else outcome = 'mismatch' end
   else outcome = 'ok' end
-  if outcome == 'ok' then
+  if outcome == 'superseded' then
+    -- the previous code, arriving late: nothing is counted
+  elseif outcome == 'ok' then
     status = 'consumed'
     redis.call('HSET', KEYS[1], 's', status)
   else
@@ -467,6 +474,7 @@ export class RedisTokenStore implements TokenStore {
       case "consumed":
       case "revoked":
       case "locked":
+      case "superseded":
         return { outcome, token };
       default:
         throw fail("attempt");

@@ -68,15 +68,18 @@ export interface AttemptInput {
  * 3. `nowMs >= expiresAtMs`: `expired`;
  * 4. status `locked`: `locked`;
  * 5. `providerId` differs: `wrong_provider`, attempts +1;
- * 6. `candidateHash` differs: `mismatch`, attempts +1;
- * 7. otherwise `ok`, and the token becomes `consumed`.
+ * 6. `candidateHash` differs from the token's but equals the hash of the token this one superseded, and
+ *    `nowMs` is before that token's `expiresAtMs`: `superseded`, nothing counted (a late message carrying the
+ *    previous code is not a guess);
+ * 7. `candidateHash` differs: `mismatch`, attempts +1;
+ * 8. otherwise `ok`, and the token becomes `consumed`.
  * When steps 5 or 6 bring `attempts` to `maxAttempts`, the token becomes `locked` in the same step and
  * `attemptsLeft` is 0. Of any number of concurrent correct attempts, exactly one gets `ok`.
  */
 export type AttemptResult =
   | { readonly outcome: "not_found" }
   | {
-      readonly outcome: "ok" | "expired" | "consumed" | "revoked" | "locked";
+      readonly outcome: "ok" | "expired" | "consumed" | "revoked" | "locked" | "superseded";
       readonly token: StoredToken;
     }
   | {
@@ -134,7 +137,9 @@ export interface TokenStore {
   /**
    * Stores a new token (status `active`, attempts 0) and, in the same atomic step, revokes every active token
    * of the same guide. Returns the ids of the tokens it superseded. Two concurrent saves for one guide leave
-   * exactly one active token.
+   * exactly one active token. When the guide's previous token was active and unexpired at `issuedAtMs`, its
+   * `codeHash` and `expiresAtMs` are kept beside the new token (only the latest one), so that
+   * {@link TokenStore.attempt} answers `superseded` for it until then.
    */
   save(token: NewToken): Promise<{ superseded: string[] }>;
 

@@ -32,7 +32,9 @@ export type RejectReason =
   | "expired"
   | "consumed"
   | "revoked"
-  | "locked";
+  | "locked"
+  /** A code of the guide's previous token, presented after a new code was issued and before the old one would have expired: costs nothing. */
+  | "superseded";
 
 /** The result of a verification: a receipt, or a reason (and the attempts left after a wrong code). */
 export type VerifyResult =

@@ -224,7 +224,8 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           candidateHash: first.codeHash,
           nowMs: T0 + 2 * MINUTE,
         });
-        expect(outcomeOf(old)).toBe("mismatch");
+        // the old code is no second valid code: it answers superseded, against the new token
+        expect(outcomeOf(old)).toBe("superseded");
         expect(tokenIdOf(old)).toBe("tok-2");
       });
 
@@ -385,14 +386,58 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(outcomeOf(await store.attempt(input(t.expiresAtMs + 1)))).toBe("revoked");
       });
 
-      it("a superseded code is a mismatch against the new token, not a second valid code", async ({
+      it("a superseded code answers superseded until its own expiry, counts nothing, and is never ok", async ({
+        store,
+      }) => {
+        const old = token({ tokenId: "tok-1", expiresAtMs: T0 + 10 * MINUTE });
+        await store.save(old);
+        const fresh = token({ tokenId: "tok-2", issuedAtMs: T0 + 5 * MINUTE, expiresAtMs: T0 + 35 * MINUTE });
+        expect(await store.save(fresh)).toEqual({ superseded: ["tok-1"] });
+        const late = (nowMs: number) => input(nowMs, { candidateHash: "h1:tok-1" });
+        const r = await store.attempt(late(T0 + 6 * MINUTE));
+        expect(r).toEqual({ outcome: "superseded", token: { ...fresh, attempts: 0, status: "active" } });
+        // 1 ms before the old expiry: still superseded; at it and 1 ms past: an ordinary mismatch
+        expect(outcomeOf(await store.attempt(late(old.expiresAtMs - 1)))).toBe("superseded");
+        expect((await store.get("guide-1"))?.attempts).toBe(0);
+        const at = await store.attempt(late(old.expiresAtMs));
+        expect(outcomeOf(at)).toBe("mismatch");
+        expect(leftOf(at)).toBe(4);
+        expect(outcomeOf(await store.attempt(late(old.expiresAtMs + 1)))).toBe("mismatch");
+        expect((await store.get("guide-1"))?.attempts).toBe(2);
+        // the stored token is the new one, unchanged by the late code; the new code still works
+        expect(await store.get("guide-1")).toEqual({ ...fresh, attempts: 2, status: "active" });
+        expect(
+          outcomeOf(await store.attempt(input(old.expiresAtMs + 2, { candidateHash: "h1:tok-2" }))),
+        ).toBe("ok");
+        expect(outcomeOf(await store.attempt(late(T0 + 7 * MINUTE)))).toBe("consumed");
+      });
+
+      it("superseded: after wrong_provider, only the latest superseded token, only one that was live", async ({
         store,
       }) => {
         await store.save(token({ tokenId: "tok-1" }));
         await store.save(token({ tokenId: "tok-2" }));
-        const r = await store.attempt(input(T0 + MINUTE, { candidateHash: "h1:tok-1" }));
-        expect(outcomeOf(r)).toBe("mismatch");
-        expect(outcomeOf(await store.attempt(input(T0 + MINUTE, { candidateHash: "h1:tok-2" })))).toBe("ok");
+        const byOther = await store.attempt(
+          input(T0 + 1, { providerId: "provider-2", candidateHash: "h1:tok-1" }),
+        );
+        expect(outcomeOf(byOther)).toBe("wrong_provider");
+        await store.save(token({ tokenId: "tok-3" }));
+        expect(outcomeOf(await store.attempt(input(T0 + 2, { candidateHash: "h1:tok-2" })))).toBe(
+          "superseded",
+        );
+        expect(outcomeOf(await store.attempt(input(T0 + 3, { candidateHash: "h1:tok-1" })))).toBe("mismatch");
+        // a token consumed, revoked or expired before the next save was not superseded: its code is a mismatch
+        await store.attempt(input(T0 + 4, { candidateHash: "h1:tok-3" }));
+        await store.save(token({ tokenId: "tok-4", issuedAtMs: T0 + 5 }));
+        expect(outcomeOf(await store.attempt(input(T0 + 6, { candidateHash: "h1:tok-3" })))).toBe("mismatch");
+        await store.revoke("guide-1", T0 + 7);
+        await store.save(token({ tokenId: "tok-5", issuedAtMs: T0 + 8 }));
+        expect(outcomeOf(await store.attempt(input(T0 + 9, { candidateHash: "h1:tok-4" })))).toBe("mismatch");
+        await store.save(
+          token({ tokenId: "tok-6", issuedAtMs: T0 + 30 * MINUTE, expiresAtMs: T0 + 60 * MINUTE }),
+        );
+        const stale = await store.attempt(input(T0 + 31 * MINUTE, { candidateHash: "h1:tok-5" }));
+        expect(outcomeOf(stale)).toBe("mismatch");
       });
     });
 

@@ -1,0 +1,65 @@
+/**
+ * Resend of the same code and late superseded codes, through the token service, on every store: memory, Redis
+ * with both drivers, PostgreSQL on a server and on PGlite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rateLimitKeys } from "../../src/policy/rate-limit.js";
+import { createTokenService } from "../../src/service/token-service.js";
+import { FakeClock, OutboxNotifier } from "../../src/testing/fakes.js";
+import { describeWithService } from "../helpers/services.js";
+import { type Backend, type OpenedStore, storeMatrix } from "../helpers/store-matrix.js";
+import { adult, MIN, PEPPER, T0 } from "../unit/service/helpers.js";
+
+let guideCounter = 0;
+
+function suite(backend: Backend): void {
+  let opened: OpenedStore;
+  beforeAll(async () => {
+    opened = await backend.open();
+  });
+  afterAll(() => opened.close());
+
+  const service = (clock: FakeClock, outbox: OutboxNotifier) =>
+    createTokenService({ store: opened.store, notifier: outbox, pepper: PEPPER, clock });
+  const fresh = () => {
+    const n = guideCounter++;
+    return { guide: { id: `guide-sup-${n}`, providerId: "prov-1" }, beneficiary: adult(`ben-sup-${n}`) };
+  };
+  const failures = (beneficiaryId: string, nowMs: number) =>
+    opened.store.peek(rateLimitKeys.failures(beneficiaryId), nowMs);
+
+  it("a late superseded code answers superseded: the new token's attempts and the beneficiary's budget untouched", async () => {
+    const clock = new FakeClock(T0);
+    const outbox = new OutboxNotifier();
+    const tokens = service(clock, outbox);
+    const who = fresh();
+    const first = await tokens.issue(who);
+    const oldCode = outbox.last()!.code;
+    clock.advance(2 * MIN);
+    await tokens.issue(who); // issue always makes a new code: it supersedes
+    const newCode = outbox.last()!.code;
+    expect(newCode).not.toBe(oldCode);
+    const at = (ms: number) => {
+      clock.set(ms);
+      return tokens.verify({ guideId: who.guide.id, providerId: "prov-1", code: oldCode });
+    };
+    expect(await at(T0 + 3 * MIN)).toEqual({ ok: false, reason: "superseded" });
+    // 1 ms before the old TTL ends: still superseded, still free
+    expect(await at(first.expiresAtMs - 1)).toEqual({ ok: false, reason: "superseded" });
+    expect((await opened.store.get(who.guide.id))?.attempts).toBe(0);
+    expect((await failures(who.beneficiary.id, clock.now())).count).toBe(0);
+    // at the old TTL it is an ordinary wrong code (and 1 ms past too)
+    expect(await at(first.expiresAtMs)).toEqual({ ok: false, reason: "mismatch", attemptsLeft: 4 });
+    expect(await at(first.expiresAtMs + 1)).toEqual({ ok: false, reason: "mismatch", attemptsLeft: 3 });
+    expect((await failures(who.beneficiary.id, clock.now())).count).toBe(2);
+    const ok = await tokens.verify({ guideId: who.guide.id, providerId: "prov-1", code: newCode });
+    expect(ok.ok).toBe(true);
+  });
+}
+
+const backends = await storeMatrix();
+for (const backend of backends) {
+  const title = `resend and superseded codes on ${backend.name}`;
+  if (backend.probe === undefined) describe(title, () => suite(backend));
+  else describeWithService(backend.probe, title, () => suite(backend));
+}
