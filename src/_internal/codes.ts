@@ -2,7 +2,7 @@
  * One-time codes (internal): unbiased generation by rejection sampling and the versioned keyed hash kept at
  * rest.
  */
-import { hmacPrepared, prepareKey } from "../otp/_hmac.js";
+import { hmac, hmacPrepared, prepareKey } from "../otp/_hmac.js";
 import { hmacSha256 } from "../otp/_sha256.js";
 import { base64urlEncode, type RandomPool } from "./ids.js";
 
@@ -86,5 +86,50 @@ export class CodeHasher {
     const text = CODE_HASH_PREFIX + base64urlEncode(this.#mac);
     this.#mac.fill(0);
     return text;
+  }
+}
+
+const CODE_KEY_LABEL = encoder.encode("health-token/code-key/v1");
+
+/**
+ * Re-creates a token's code from the pepper and the token, so a resend can deliver the same code while only its
+ * hash is stored. The code key is HMAC-SHA256(pepper, "health-token/code-key/v1"), apart from the hash key (the
+ * pepper itself). The code is drawn, by rejection sampling as in {@link generateCode}, from the blocks
+ * HMAC-SHA256(codeKey, utf8(tokenId) ‖ 0x00 ‖ utf8(guideId) ‖ counter as 2 bytes big-endian), counter 0, 1, …,
+ * taken 4 bytes at a time (6 for 10 digits; ids never hold NUL): uniform over the 10^digits codes. The token id is 96 random bits from the
+ * CSPRNG, so the code is as unpredictable as a drawn one for whoever lacks the pepper.
+ */
+export class CodeDeriver {
+  readonly #key: Uint8Array;
+
+  constructor(pepper: Uint8Array) {
+    this.#key = hmac(hmacSha256, pepper, CODE_KEY_LABEL);
+  }
+
+  /** The `digits`-digit code of a token. */
+  code(tokenId: string, guideId: string, digits: number): string {
+    const t = encoder.encode(tokenId);
+    const g = encoder.encode(guideId);
+    const message = new Uint8Array(t.length + g.length + 3);
+    message.set(t);
+    message.set(g, t.length + 1);
+    const modulus = 10 ** digits;
+    const width = digits <= 9 ? 4 : 6;
+    const space = 2 ** (8 * width);
+    const limit = space - (space % modulus);
+    for (let counter = 0; ; counter++) {
+      message[message.length - 1] = counter & 0xff;
+      message[message.length - 2] = counter >>> 8;
+      const block = hmac(hmacSha256, this.#key, message);
+      for (let at = 0; at + width <= block.length; at += width) {
+        let n = 0;
+        for (let i = 0; i < width; i++) n = n * 256 + block[at + i]!;
+        if (n < limit) {
+          block.fill(0);
+          return String(n % modulus).padStart(digits, "0");
+        }
+      }
+      block.fill(0);
+    }
   }
 }

@@ -50,6 +50,7 @@ export {
   type PendingIssueResult,
   type Pepper,
   type ReportUnrequestedInput,
+  type ResendResult,
   type RevokeInput,
   type RevokeResult,
   type TokenService,

@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import { CodeHasher, generateCode } from "../_internal/codes.js";
+import { CodeDeriver, CodeHasher } from "../_internal/codes.js";
+import { constantTimeEqualString } from "../_internal/constant-time.js";
 import { RandomPool, randomId } from "../_internal/ids.js";
 import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
@@ -124,6 +125,22 @@ export interface PendingIssueResult {
   readonly deadlineAtMs: number;
 }
 
+/**
+ * The result of {@link TokenService.resend}: the result of an issue, and whether the guide's live code was sent
+ * again (`true`) or a new code was issued because there was none to re-create (`false`).
+ *
+ * @example
+ * ```ts
+ * const again = await tokens.resend({ guide, beneficiary }); // "I did not get the SMS"
+ * if (again.resent) show("the same code was sent again"); // the late first SMS still works
+ * ```
+ */
+export type ResendResult<R extends IssueResult | PendingIssueResult = IssueResult | PendingIssueResult> =
+  R & {
+    /** `true`: the same code (same token id and expiry) was delivered again; `false`: a new token was issued. */
+    readonly resent: boolean;
+  };
+
 /** The result of {@link TokenService.issue}. It never holds the code. */
 export interface IssueResult {
   /** The new token's id. */
@@ -191,6 +208,22 @@ export interface TokenService {
   issue(input: IssueInput & { readonly background: true }): Promise<PendingIssueResult>;
   issue(input: IssueInput & { readonly background?: false }): Promise<IssueResult>;
   issue(input: IssueInput): Promise<IssueResult | PendingIssueResult>;
+  /**
+   * Sends the guide's live code again (Twilio Verify's resend): while the latest token is active and unexpired,
+   * for the same beneficiary and provider, the SAME code is delivered again (same token id and expiry), counted
+   * against the send limits and the resend cooldown like an issue. Otherwise (no token, consumed, revoked,
+   * locked, expired, or another beneficiary) it issues a new code, as {@link TokenService.issue} does.
+   * `issue` itself always makes a new code and supersedes the previous one.
+   *
+   * @example
+   * ```ts
+   * await tokens.issue({ guide, beneficiary }); // a new code
+   * await tokens.resend({ guide, beneficiary }); // the same code again, at least 60 s later
+   * ```
+   */
+  resend(input: IssueInput & { readonly background: true }): Promise<ResendResult<PendingIssueResult>>;
+  resend(input: IssueInput & { readonly background?: false }): Promise<ResendResult<IssueResult>>;
+  resend(input: IssueInput): Promise<ResendResult>;
   /** What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished. */
   deliveryStatus(guideId: string): Promise<DeliveryStatus>;
   /**
@@ -414,7 +447,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     ? (options.pepper as readonly Pepper[])
     : [options.pepper as Pepper];
   if (peppers.length === 0) throw new ConfigError("pepper is required");
-  const hashers = peppers.map((p, i) => new CodeHasher(toPepperBytes(p, i)));
+  const pepperBytes = peppers.map((p, i) => toPepperBytes(p, i));
+  const hashers = pepperBytes.map((p) => new CodeHasher(p));
+  // Codes are derived from the pepper and the token, so a resend can re-create them (docs/security.md).
+  const derivers = pepperBytes.map((p) => new CodeDeriver(p));
   const policy = resolvePolicy(options.policy);
   const clock = options.clock ?? systemClock;
   if (typeof clock.now !== "function") throw new ConfigError("clock must have now()");
@@ -452,20 +488,46 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }));
   };
 
-  const issue = async (raw: IssueInput): Promise<IssueResult | PendingIssueResult> => {
+  type ParsedIssue = z.infer<typeof issueSchema>;
+  const prepare = (raw: IssueInput) => {
     const input = parseInput(issueSchema, raw, "issue input");
     const nowMs = clock.now();
     assertNotFuture(input.beneficiary, "beneficiary", nowMs, policy.utcOffsetMinutes);
     if (input.guardian) assertNotFuture(input.guardian, "guardian", nowMs, policy.utcOffsetMinutes);
     const targets = planDelivery(policy, notifiers, input, nowMs);
+    return { input, nowMs, targets };
+  };
+  // A guardian's history shows the codes they received for a dependent (recorded under them too).
+  const recorder =
+    (input: ParsedIssue) =>
+    (event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
+      const guardianId = input.guardian?.id;
+      const beneficiaryId = input.beneficiary.id;
+      return emit(event, atMs).then(() =>
+        event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
+          ? emit({ ...event, beneficiaryId: guardianId, dependentId: beneficiaryId }, atMs)
+          : undefined,
+      );
+    };
+
+  const issue = async (raw: IssueInput): Promise<IssueResult | PendingIssueResult> => {
+    const { input, nowMs, targets } = prepare(raw);
+    return issuePrepared(input, nowMs, targets);
+  };
+
+  const issuePrepared = async (
+    input: ParsedIssue,
+    nowMs: number,
+    targets: ReturnType<typeof planDelivery>,
+  ): Promise<IssueResult | PendingIssueResult> => {
     const guideId = input.guide.id;
     const providerId = input.guide.providerId;
     const beneficiaryId = input.beneficiary.id;
 
     await storeOp(() => takeIssue(store, policy, { guideId, beneficiaryId }, nowMs));
 
-    const code = generateCode(pool, policy.digits);
     const tokenId = randomId(pool);
+    const code = derivers[0]!.code(tokenId, guideId, policy.digits);
     const ttlEndMs = nowMs + policy.ttlSeconds * 1000;
     const expiresAtMs = input.notAfterMs === undefined ? ttlEndMs : Math.min(ttlEndMs, input.notAfterMs);
     if (expiresAtMs <= nowMs) {
@@ -488,19 +550,25 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       }),
     );
     const base = { beneficiaryId, guideId, providerId } as const;
-    // A guardian's history shows the codes they received for a dependent (recorded under them too).
-    const guardianId = input.guardian?.id;
-    const record = (event: Omit<TokenEvent, "id" | "atMs">, atMs: number) =>
-      emit(event, atMs).then(() =>
-        event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
-          ? emit({ ...event, beneficiaryId: guardianId, dependentId: beneficiaryId }, atMs)
-          : undefined,
-      );
+    const record = recorder(input);
     for (const old of superseded) {
       await emit({ ...base, type: "token.revoked", tokenId: old, reason: "superseded" }, nowMs);
     }
     await record({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
+    return deliver(input, targets, { tokenId, code, expiresAtMs });
+  };
 
+  /** Starts the delivery of a saved token's code and answers as `issue` does. */
+  const deliver = async (
+    input: ParsedIssue,
+    targets: ReturnType<typeof planDelivery>,
+    token: { readonly tokenId: string; readonly code: string; readonly expiresAtMs: number },
+  ): Promise<IssueResult | PendingIssueResult> => {
+    const { tokenId, code, expiresAtMs } = token;
+    const guideId = input.guide.id;
+    const providerId = input.guide.providerId;
+    const beneficiaryId = input.beneficiary.id;
+    const record = recorder(input);
     const reportRef = makeReportRef(hashers[0]!, guideId, beneficiaryId);
     const job: DeliveryJob = {
       tokenId,
@@ -537,6 +605,34 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         ? {}
         : { providerMessageId: delivered.providerMessageId }),
     };
+  };
+
+  /** The code of a stored token, re-created with the pepper that made it; `undefined` when none did. */
+  const recreate = (token: { tokenId: string; guideId: string; codeHash: string }): string | undefined => {
+    for (let i = 0; i < derivers.length; i++) {
+      const code = derivers[i]!.code(token.tokenId, token.guideId, policy.digits);
+      if (constantTimeEqualString(hashers[i]!.hash(token.guideId, code), token.codeHash)) return code;
+    }
+    return undefined;
+  };
+
+  const resend = async (raw: IssueInput): Promise<ResendResult> => {
+    const { input, nowMs, targets } = prepare(raw);
+    const guideId = input.guide.id;
+    const beneficiaryId = input.beneficiary.id;
+    const latest = await storeOp(() => store.get(guideId));
+    const live =
+      latest !== undefined &&
+      latest.status === "active" &&
+      nowMs < latest.expiresAtMs &&
+      latest.beneficiaryId === beneficiaryId &&
+      latest.providerId === input.guide.providerId;
+    const code = live ? recreate(latest) : undefined;
+    if (!live || code === undefined)
+      return { ...(await issuePrepared(input, nowMs, targets)), resent: false };
+    await storeOp(() => takeIssue(store, policy, { guideId, beneficiaryId }, nowMs));
+    const again = { tokenId: latest.tokenId, code, expiresAtMs: latest.expiresAtMs };
+    return { ...(await deliver(input, targets, again)), resent: true };
   };
 
   /** Revokes the guide's active token, if any, and records why. */
@@ -603,6 +699,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     policy,
     listContacts,
     issue: issue as TokenService["issue"],
+    resend: resend as TokenService["resend"],
     deliveryStatus: async (guideId) =>
       readDeliveryStatus(ctx, runner, parseInput(idSchema, guideId, "guide id", "guideId")),
     applyDeliveryReport: (report, reportOptions) => applyDeliveryReport(ctx, runner, report, reportOptions),

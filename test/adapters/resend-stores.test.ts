@@ -28,6 +28,65 @@ function suite(backend: Backend): void {
   const failures = (beneficiaryId: string, nowMs: number) =>
     opened.store.peek(rateLimitKeys.failures(beneficiaryId), nowMs);
 
+  it("resend delivers the identical code, keeps the token, counts a send, and the first SMS still verifies", async () => {
+    const clock = new FakeClock(T0);
+    const outbox = new OutboxNotifier();
+    const tokens = service(clock, outbox);
+    const who = fresh();
+    const first = await tokens.issue(who);
+    const code = outbox.last()!.code;
+    // the cooldown is kept: a resend within 60 s is refused like an issue
+    await expect(tokens.resend(who)).rejects.toMatchObject({ code: "RATE_LIMITED" });
+    clock.advance(MIN);
+    const again = await tokens.resend(who);
+    expect(again).toMatchObject({ resent: true, tokenId: first.tokenId, expiresAtMs: first.expiresAtMs });
+    expect(outbox.messages.length).toBe(2);
+    expect(outbox.last()!.code).toBe(code);
+    expect((await opened.store.peek(rateLimitKeys.sends(who.guide.id), clock.now())).count).toBe(2);
+    // a new service instance (another process) re-creates the same code from the pepper alone
+    clock.advance(MIN);
+    const other = service(clock, outbox);
+    expect(await other.resend(who)).toMatchObject({ resent: true, tokenId: first.tokenId });
+    expect(outbox.last()!.code).toBe(code);
+    clock.advance(MIN);
+    const ok = await tokens.verify({ guideId: who.guide.id, providerId: "prov-1", code });
+    expect(ok.ok).toBe(true);
+    // the token is consumed: a resend now issues a new code
+    clock.advance(MIN);
+    const next = await tokens.resend(who);
+    expect(next.resent).toBe(false);
+    expect(next.tokenId).not.toBe(first.tokenId);
+    expect(outbox.last()!.code).not.toBe(code);
+  });
+
+  it("resend re-sends 1 ms before the TTL; at the TTL and 1 ms past it issues a new code", async () => {
+    for (const offset of [-1, 0, 1]) {
+      const clock = new FakeClock(T0);
+      const outbox = new OutboxNotifier();
+      const tokens = service(clock, outbox);
+      const who = fresh();
+      const first = await tokens.issue(who);
+      const code = outbox.last()!.code;
+      clock.set(first.expiresAtMs + offset);
+      const again = await tokens.resend(who);
+      expect(again.resent).toBe(offset < 0);
+      expect(again.tokenId === first.tokenId).toBe(offset < 0);
+      expect(outbox.last()!.code === code).toBe(offset < 0);
+    }
+  });
+
+  it("resend for another beneficiary or provider of the guide issues a new code", async () => {
+    const clock = new FakeClock(T0);
+    const outbox = new OutboxNotifier();
+    const tokens = service(clock, outbox);
+    const who = fresh();
+    const first = await tokens.issue(who);
+    clock.advance(MIN);
+    const other = await tokens.resend({ ...who, guide: { ...who.guide, providerId: "prov-2" } });
+    expect(other.resent).toBe(false);
+    expect(other.tokenId).not.toBe(first.tokenId);
+  });
+
   it("a late superseded code answers superseded: the new token's attempts and the beneficiary's budget untouched", async () => {
     const clock = new FakeClock(T0);
     const outbox = new OutboxNotifier();
