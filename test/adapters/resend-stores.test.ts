@@ -25,16 +25,20 @@ function suite(backend: Backend): void {
     const n = guideCounter++;
     return { guide: { id: `guide-sup-${n}`, providerId: "prov-1" }, beneficiary: adult(`ben-sup-${n}`) };
   };
-  const failures = (beneficiaryId: string, nowMs: number) =>
-    opened.store.peek(rateLimitKeys.failures(beneficiaryId), nowMs);
-
-  it("resend delivers the identical code, keeps the token, counts a send, and the first SMS still verifies", async () => {
+  /** A service on a fake clock, a new guide and beneficiary, and a first code issued for them. */
+  const start = async () => {
     const clock = new FakeClock(T0);
     const outbox = new OutboxNotifier();
     const tokens = service(clock, outbox);
     const who = fresh();
     const first = await tokens.issue(who);
-    const code = outbox.last()!.code;
+    return { clock, outbox, tokens, who, first, code: outbox.last()!.code };
+  };
+  const failures = (beneficiaryId: string, nowMs: number) =>
+    opened.store.peek(rateLimitKeys.failures(beneficiaryId), nowMs);
+
+  it("resend delivers the identical code, keeps the token, counts a send, and the first SMS still verifies", async () => {
+    const { clock, outbox, tokens, who, first, code } = await start();
     // the cooldown is kept: a resend within 60 s is refused like an issue
     await expect(tokens.resend(who)).rejects.toMatchObject({ code: "RATE_LIMITED" });
     clock.advance(MIN);
@@ -61,12 +65,7 @@ function suite(backend: Backend): void {
 
   it("resend re-sends 1 ms before the TTL; at the TTL and 1 ms past it issues a new code", async () => {
     for (const offset of [-1, 0, 1]) {
-      const clock = new FakeClock(T0);
-      const outbox = new OutboxNotifier();
-      const tokens = service(clock, outbox);
-      const who = fresh();
-      const first = await tokens.issue(who);
-      const code = outbox.last()!.code;
+      const { clock, outbox, tokens, who, first, code } = await start();
       clock.set(first.expiresAtMs + offset);
       const again = await tokens.resend(who);
       expect(again.resent).toBe(offset < 0);
@@ -76,11 +75,7 @@ function suite(backend: Backend): void {
   });
 
   it("resend for another beneficiary or provider of the guide issues a new code", async () => {
-    const clock = new FakeClock(T0);
-    const outbox = new OutboxNotifier();
-    const tokens = service(clock, outbox);
-    const who = fresh();
-    const first = await tokens.issue(who);
+    const { clock, tokens, who, first } = await start();
     clock.advance(MIN);
     const other = await tokens.resend({ ...who, guide: { ...who.guide, providerId: "prov-2" } });
     expect(other.resent).toBe(false);
@@ -88,12 +83,7 @@ function suite(backend: Backend): void {
   });
 
   it("a late superseded code answers superseded: the new token's attempts and the beneficiary's budget untouched", async () => {
-    const clock = new FakeClock(T0);
-    const outbox = new OutboxNotifier();
-    const tokens = service(clock, outbox);
-    const who = fresh();
-    const first = await tokens.issue(who);
-    const oldCode = outbox.last()!.code;
+    const { clock, outbox, tokens, who, first, code: oldCode } = await start();
     clock.advance(2 * MIN);
     await tokens.issue(who); // issue always makes a new code: it supersedes
     const newCode = outbox.last()!.code;

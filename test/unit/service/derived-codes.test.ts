@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { CodeDeriver } from "../../../src/_internal/codes.js";
 import { MemoryTokenStore } from "../../../src/adapters/memory.js";
 import { createTokenService } from "../../../src/service/token-service.js";
-import { FakeClock, OutboxNotifier, seededRandom } from "../../../src/testing/fakes.js";
-import { adult, guide, MIN, PEPPER, T0, testKey } from "./helpers.js";
+import { FakeClock, OutboxNotifier } from "../../../src/testing/fakes.js";
+import { adult, guide, MIN, PEPPER, setup, T0, testKey } from "./helpers.js";
 
 const OTHER_PEPPER = "Zk3vQ9wR1tY5uI7oP2aS4dF6gH8jK0lX3cV5bN7mQ9e=";
 
@@ -71,16 +71,7 @@ describe("derived codes in the service", () => {
   });
 
   it("neither the code nor anything it is derived from but the token id reaches the store", async () => {
-    const store = new MemoryTokenStore();
-    const outbox = new OutboxNotifier();
-    const clock = new FakeClock(T0);
-    const tokens = createTokenService({
-      store,
-      notifier: outbox,
-      pepper: PEPPER,
-      clock,
-      random: seededRandom(7),
-    });
+    const { store, outbox, tokens } = setup();
     await tokens.issue({ guide: guide("g-rest"), beneficiary: adult("ben-rest") });
     const code = outbox.last()!.code;
     const { strings } = store.debugSnapshot();
