@@ -42,7 +42,11 @@ export class KeyValueTokenStore implements TokenStore {
 
   async save(token: NewToken): Promise<{ superseded: string[] }> {
     const old = this.read<StoredToken>(`token/${token.guideId}`);
-    const superseded = old?.status === "active" && token.issuedAtMs < old.expiresAtMs ? [old.tokenId] : [];
+    const live = old?.status === "active" && token.issuedAtMs < old.expiresAtMs;
+    const superseded = live ? [old.tokenId] : [];
+    // the superseded code's hash, so that a late message carrying it answers "superseded" at no cost
+    if (live) this.write(`prev/${token.guideId}`, { codeHash: old.codeHash, expiresAtMs: old.expiresAtMs });
+    else this.kv.delete(`prev/${token.guideId}`);
     this.write(`token/${token.guideId}`, { ...token, attempts: 0, status: "active" });
     return { superseded };
   }
@@ -59,6 +63,12 @@ export class KeyValueTokenStore implements TokenStore {
         : t.codeHash !== input.candidateHash
           ? "mismatch"
           : null;
+    if (wrong === "mismatch") {
+      const prev = this.read<{ codeHash: string; expiresAtMs: number }>(`prev/${input.guideId}`);
+      if (prev && prev.codeHash === input.candidateHash && input.nowMs < prev.expiresAtMs) {
+        return { outcome: "superseded", token: t };
+      }
+    }
     if (wrong === null) {
       const token: StoredToken = { ...t, status: "consumed" };
       this.write(`token/${input.guideId}`, token);
@@ -143,6 +153,7 @@ export class KeyValueTokenStore implements TokenStore {
         tokens += Number(this.kv.delete(key));
       if (kind === "counter" && nowMs >= (value as CounterState).resetAtMs) this.kv.delete(key);
       if (kind === "claim" && nowMs >= (value as number)) this.kv.delete(key);
+      if (kind === "prev" && nowMs >= (value as { expiresAtMs: number }).expiresAtMs) this.kv.delete(key);
       if (kind === "events") {
         const log = value as Stored;
         const kept = log.events.filter((e) => e.event.atMs >= nowMs - this.eventRetentionMs);
