@@ -36,6 +36,7 @@ import {
   toTissStatus,
   toTissValidation,
 } from "../../src/index.js";
+import { type ReceiptSecrets, receiptsHandler } from "../receipts.js";
 
 /** A beneficiary as the operator's registry knows them, with the guardian who receives a minor's codes. */
 export interface RegistryEntry {
@@ -51,6 +52,8 @@ export interface AppDeps {
   readonly registry: ReadonlyMap<string, RegistryEntry>;
   /** Where the guides live (default: a `MemoryGuideRepository`). */
   readonly guides?: GuideRepository;
+  /** The providers' callback secrets: when given, `/receipts/{whatsapp,twilio,zenvia}` apply delivery receipts. */
+  readonly receipts?: ReceiptSecrets;
 }
 
 /** An RFC 9457 problem document. */
@@ -181,8 +184,13 @@ function view(attendance: Attendance) {
 }
 
 /** Builds the Hono app. */
-export function createApp({ tokens, clock, registry, guides }: AppDeps): Hono {
+export function createApp({ tokens, clock, registry, guides, receipts }: AppDeps): Hono {
   const app = new Hono();
+  if (receipts !== undefined) {
+    // The status webhooks of WhatsApp, Twilio and Zenvia, signed and checked (docs/delivery.md).
+    const handle = receiptsHandler(tokens, receipts);
+    app.all("/receipts/*", (c) => handle(c.req.raw));
+  }
   const desk = createAttendanceDesk({ tokens, guides: guides ?? new MemoryGuideRepository(), clock });
 
   const person = (id: string) => {

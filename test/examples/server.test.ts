@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -176,5 +177,56 @@ describe("examples/server over real HTTP", () => {
     r = await call("POST", "/guides/G-104/confirm", { code });
     expect(r.status).toBe(409);
     expect((await tokens.verify({ guideId: "G-104", providerId: "PRV-001", code })).ok).toBe(false);
+  });
+});
+
+describe("examples/server: the providers' status webhooks", () => {
+  const secrets = {
+    metaAppSecret: "made-up-meta-app-secret-0123456789",
+    metaVerifyToken: "made-up-verify-token",
+    twilioAuthToken: "made-up-twilio-auth-token-0123456",
+    zenviaSecret: "made-up-zenvia-secret-0123456789abcdef",
+    publicOrigin: "https://api.operadora.example",
+  };
+  const clock = new FakeClock(Date.UTC(2026, 10, 23, 12, 0, 0));
+  const tokens = createTokenService({
+    store: new MemoryTokenStore(),
+    notifier: new OutboxNotifier(),
+    pepper: "sRvWhKq8vZ3xR7wN1tK5jH9cB2sL6dF0gY4aU8iO3qWw=",
+    clock,
+  });
+  const wired = createApp({ tokens, clock, registry, receipts: secrets });
+  const bare = createApp({ tokens, clock, registry });
+  const at = (path: string, init?: RequestInit) => new Request(`https://api.operadora.example${path}`, init);
+
+  it("answers Meta's handshake, refuses forged and unsigned callbacks, and is absent without secrets", async () => {
+    const hello = await wired.fetch(
+      at("/receipts/whatsapp?hub.mode=subscribe&hub.verify_token=made-up-verify-token&hub.challenge=42"),
+    );
+    expect(hello.status).toBe(200);
+    expect(await hello.text()).toBe("42");
+    const body = JSON.stringify({ object: "whatsapp_business_account", entry: [] });
+    const forged = await wired.fetch(
+      at("/receipts/whatsapp", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      }),
+    );
+    expect(forged.status).toBe(401);
+    const unsigned = await wired.fetch(at("/receipts/twilio", { method: "POST", body: "MessageSid=SM1" }));
+    expect(unsigned.status).toBe(401);
+    const signed = await wired.fetch(
+      at("/receipts/whatsapp", {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-hub-signature-256": `sha256=${createHmac("sha256", secrets.metaAppSecret).update(body).digest("hex")}`,
+        },
+      }),
+    );
+    expect(signed.status).toBe(200);
+    expect((await bare.fetch(at("/receipts/whatsapp", { method: "POST", body }))).status).toBe(404);
   });
 });
