@@ -183,8 +183,10 @@ export class MemoryTokenStore implements TokenStore {
     { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields }
   >();
   #evFree: number[] = [];
-  /** Event id → the slot of the latest event appended with it: `before` jumps there instead of walking the chain. */
-  #evById = new Map<string, number>();
+  // Event id → slot, so `before` jumps to its cursor instead of walking the chain: a hash table of slot chains
+  // (bucket heads, and per slot the next slot of its bucket), 8 bytes per event; the newest append comes first.
+  #evBucket = new Int32Array(0);
+  #evNextInBucket = new Int32Array(0);
   #reasons: string[] = [];
   #reasonIndex = new Map<string, number>();
   // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
@@ -441,7 +443,7 @@ export class MemoryTokenStore implements TokenStore {
       }
     }
     this.#chCount[chain] = this.#chCount[chain]! + 1;
-    this.#evById.set(event.id, slot);
+    this.#evIndex(slot, event.id);
     while (this.#chCount[chain]! > this.#maxEvents) {
       this.#dropOldest(chain);
       this.#chDropped[chain] = this.#chDropped[chain]! + 1;
@@ -454,14 +456,8 @@ export class MemoryTokenStore implements TokenStore {
     const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
     let slot = this.#chHead[chain]!;
     if (options.before !== undefined) {
-      const at = this.#evById.get(options.before);
-      if (at !== undefined && this.#evRefs[at * 4] === beneficiaryId) {
-        slot = at; // O(1): the cursor's own slot
-      } else {
-        // the same id in another beneficiary's history: walk this chain, as without the index
-        while (slot >= 0 && this.#evId(slot) !== options.before) slot = this.#evOlder[slot]!;
-        if (slot < 0) return [];
-      }
+      slot = this.#evFind(beneficiaryId, options.before);
+      if (slot < 0) return [];
       slot = this.#evOlder[slot]!;
     }
     const out: TokenEvent[] = [];
@@ -723,14 +719,19 @@ export class MemoryTokenStore implements TokenStore {
       this.#evNewer = grow(this.#evNewer, (n) => new Int32Array(n));
       this.#evIdBytes = grow(this.#evIdBytes, (n) => new Uint8Array(n), ID_BYTES);
       this.#evCapacity = capacity;
+      // the table keeps one bucket per slot: rebuild it at the new size (amortised over the doublings)
+      this.#evNextInBucket = new Int32Array(capacity);
+      this.#evBucket = new Int32Array(capacity).fill(-1);
+      for (let live = 0; live < slot; live++) {
+        if (this.#evRefs[live * 4] !== undefined) this.#evIndex(live, this.#evId(live));
+      }
     }
     this.#evRefs.push(undefined, undefined, undefined, undefined);
     return slot;
   }
 
   #evRelease(slot: number): void {
-    const id = this.#evId(slot);
-    if (this.#evById.get(id) === slot) this.#evById.delete(id);
+    this.#evUnindex(slot);
     const r = slot * 4;
     this.#evRefs[r] = undefined;
     this.#evRefs[r + 1] = undefined;
@@ -775,6 +776,45 @@ export class MemoryTokenStore implements TokenStore {
     else this.#chHead[chain] = -1;
     this.#chCount[chain] = this.#chCount[chain]! - 1;
     this.#evRelease(tail);
+  }
+
+  /** The bucket of an event id (FNV-1a over its UTF-16 units). */
+  #evBucketOf(id: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+    return (h >>> 0) & (this.#evBucket.length - 1);
+  }
+
+  #evIndex(slot: number, id: string): void {
+    const b = this.#evBucketOf(id);
+    this.#evNextInBucket[slot] = this.#evBucket[b]!;
+    this.#evBucket[b] = slot;
+  }
+
+  #evUnindex(slot: number): void {
+    const b = this.#evBucketOf(this.#evId(slot));
+    let at = this.#evBucket[b]!;
+    if (at === slot) {
+      this.#evBucket[b] = this.#evNextInBucket[slot]!;
+      return;
+    }
+    while (at >= 0) {
+      const next = this.#evNextInBucket[at]!;
+      if (next === slot) {
+        this.#evNextInBucket[at] = this.#evNextInBucket[slot]!;
+        return;
+      }
+      at = next;
+    }
+  }
+
+  /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
+  #evFind(beneficiaryId: string, id: string): number {
+    if (this.#evBucket.length === 0) return -1;
+    for (let at = this.#evBucket[this.#evBucketOf(id)]!; at >= 0; at = this.#evNextInBucket[at]!) {
+      if (this.#evRefs[at * 4] === beneficiaryId && this.#evId(at) === id) return at;
+    }
+    return -1;
   }
 
   #evId(slot: number): string {
