@@ -100,6 +100,6 @@ export default async function run(ctx: BenchContext): Promise<string> {
     "",
     met
       ? "Before the chunked purge, the same purge was one synchronous block of about 750 ms; before the id index, paging through 10,000 events took 457 ms."
-      : `The longest block is ${fmt(worst.longestMs - TARGET_BLOCK_MS)} ms over the target: a chunk of 8,192 slots costs more than expected on this machine, or GC ran inside one.`,
+      : `Target missed by ${fmt(worst.longestMs - TARGET_BLOCK_MS)} ms. The purge yields every 8,192 slots, so the longest block is not the chunking: this bench does not profile it, and the suspects are a major GC of the million-token heap or the rehash of the guide map as it shrinks, both of which run inside one chunk.`,
   ].join("\n");
 }

@@ -53,7 +53,7 @@ export async function nodeRedisCluster(): Promise<ClusterClient> {
   };
 }
 
-/** Every key under `prefix:` on every master. */
+/** Every key under `prefix:` on every node given (every master of a cluster, or one standalone server). */
 export async function clusterKeys(masters: NodeSend[], prefix: string): Promise<string[][]> {
   return Promise.all(
     masters.map(async (send) => {
@@ -72,7 +72,7 @@ export async function clusterKeys(masters: NodeSend[], prefix: string): Promise<
   );
 }
 
-/** Deletes every key under `prefix:` on every master (one key per DEL: keys of a node span slots). */
+/** Deletes every key under `prefix:` on every node given (one key per DEL: a node's keys span slots). */
 export async function dropClusterPrefix(masters: NodeSend[], prefix: string): Promise<void> {
   const perNode = await clusterKeys(masters, prefix);
   await Promise.all(perNode.map((keys, i) => Promise.all(keys.map((k) => masters[i]!(["DEL", k])))));

@@ -42,8 +42,8 @@ export interface Probe {
   readonly error?: string;
 }
 
-/** PING the Redis server, with a short timeout and no retry. */
-export async function probeRedis(url = REDIS_URL): Promise<Probe> {
+/** A client for one probe: lazy, a short timeout, no retry, no queue. */
+function probeClient(url: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2000,
@@ -52,6 +52,12 @@ export async function probeRedis(url = REDIS_URL): Promise<Probe> {
     retryStrategy: () => null,
   });
   client.on("error", () => {});
+  return client;
+}
+
+/** PING the Redis server, with a short timeout and no retry. */
+export async function probeRedis(url = REDIS_URL): Promise<Probe> {
+  const client = probeClient(url);
   try {
     await client.connect();
     const pong = await client.call("PING");
@@ -71,14 +77,7 @@ export async function probeRedisCluster(nodes = REDIS_CLUSTER_NODES): Promise<Pr
   const url = nodes.map((n) => `${n.host}:${n.port}`).join(",");
   const first = nodes[0];
   if (!first) return { name: "Redis Cluster", url, ok: false, error: "REDIS_CLUSTER_NODES is empty" };
-  const client = new Redis(first.port, first.host, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => {});
+  const client = probeClient(`redis://${first.host}:${first.port}`);
   try {
     await client.connect();
     const info = String(await client.call("CLUSTER", "INFO"));
