@@ -30,7 +30,11 @@ import type {
 export interface MemoryTokenStoreOptions {
   /** Events older than this are removed by `purge` (default 365 days). */
   readonly eventRetentionMs?: number;
-  /** At most this many events per beneficiary; the oldest are dropped first (default 1,000). */
+  /**
+   * At most this many events per beneficiary (default 1,000): past it, each append drops the oldest. The figure
+   * is {@link MemoryTokenStore.maxEventsPerBeneficiary}; {@link MemoryTokenStore.truncatedEvents} says how many a
+   * beneficiary's history lost this way.
+   */
   readonly maxEventsPerBeneficiary?: number;
   /**
    * Tokens expired for longer than this are removed lazily, a few per `save` (default 1 hour). Until then an
@@ -83,6 +87,17 @@ const DELIVERY_FIELDS = [
 type DeliveryFields = Partial<Pick<TokenEvent, (typeof DELIVERY_FIELDS)[number]>>;
 const EVENT_TYPE_INDEX = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 const RECIPIENTS = ["beneficiary", "guardian"] as const;
+
+/** Slots (tokens, counters, claims, event chains) `purge` handles before it yields to the event loop. */
+const PURGE_CHUNK = 8192;
+
+/** Lets the event loop run (I/O, timers) between two chunks of a long `purge`. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === "function") setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
 
 const HASH_BYTES = 32;
 const ID_BYTES = 12;
@@ -168,6 +183,10 @@ export class MemoryTokenStore implements TokenStore {
     { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields }
   >();
   #evFree: number[] = [];
+  // Event id → slot, so `before` jumps to its cursor instead of walking the chain: a hash table of slot chains
+  // (bucket heads, and per slot the next slot of its bucket), 8 bytes per event; the newest append comes first.
+  #evBucket = new Int32Array(0);
+  #evNextInBucket = new Int32Array(0);
   #reasons: string[] = [];
   #reasonIndex = new Map<string, number>();
   // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
@@ -175,6 +194,7 @@ export class MemoryTokenStore implements TokenStore {
   #chHead = new Int32Array(0);
   #chTail = new Int32Array(0);
   #chCount = new Int32Array(0);
+  #chDropped = new Int32Array(0); // events the cap dropped from the chain
   #chFree: number[] = [];
   #chHigh = 0;
 
@@ -183,6 +203,35 @@ export class MemoryTokenStore implements TokenStore {
     this.#eventRetentionMs = options.eventRetentionMs ?? 365 * DAY_MS;
     this.#maxEvents = Math.max(1, options.maxEventsPerBeneficiary ?? 1000);
     this.#graceMs = options.expiredGraceMs ?? 3_600_000;
+  }
+
+  /**
+   * The per-beneficiary event cap: past it, each append drops that beneficiary's oldest event.
+   *
+   * @example
+   * ```ts
+   * new MemoryTokenStore({ maxEventsPerBeneficiary: 200 }).maxEventsPerBeneficiary; // 200
+   * ```
+   */
+  get maxEventsPerBeneficiary(): number {
+    return this.#maxEvents;
+  }
+
+  /**
+   * How many of a beneficiary's events the cap dropped ({@link MemoryTokenStore.maxEventsPerBeneficiary}); 0 when
+   * the history is complete (events past retention, removed by `purge`, are not counted). `listEvents` keeps
+   * the port's contract (real events only), so a history page that ends while this is above 0 was cut.
+   *
+   * @example
+   * ```ts
+   * const store = new MemoryTokenStore({ maxEventsPerBeneficiary: 2 });
+   * for (const id of ["e1", "e2", "e3"]) await store.appendEvent({ id, type: "token.issued", atMs: 1, beneficiaryId: "b" });
+   * store.truncatedEvents("b"); // 1: "e1" was dropped
+   * ```
+   */
+  truncatedEvents(beneficiaryId: string): number {
+    const chain = this.#chainOf.get(beneficiaryId);
+    return chain === undefined ? 0 : this.#chDropped[chain]!;
   }
 
   /** Active, consumed, revoked and locked tokens currently held (one per guide). */
@@ -394,7 +443,11 @@ export class MemoryTokenStore implements TokenStore {
       }
     }
     this.#chCount[chain] = this.#chCount[chain]! + 1;
-    while (this.#chCount[chain]! > this.#maxEvents) this.#dropOldest(chain);
+    this.#evIndex(slot, event.id);
+    while (this.#chCount[chain]! > this.#maxEvents) {
+      this.#dropOldest(chain);
+      this.#chDropped[chain] = this.#chDropped[chain]! + 1;
+    }
   }
 
   async listEvents(beneficiaryId: string, options: ListEventsOptions): Promise<TokenEvent[]> {
@@ -403,7 +456,7 @@ export class MemoryTokenStore implements TokenStore {
     const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
     let slot = this.#chHead[chain]!;
     if (options.before !== undefined) {
-      while (slot >= 0 && this.#evId(slot) !== options.before) slot = this.#evOlder[slot]!;
+      slot = this.#evFind(beneficiaryId, options.before);
       if (slot < 0) return [];
       slot = this.#evOlder[slot]!;
     }
@@ -414,25 +467,44 @@ export class MemoryTokenStore implements TokenStore {
 
   // ---------------------------------------------------------------- purge
 
+  /**
+   * Removes tokens expired at `nowMs`, counters and claims past their window, and events past retention.
+   *
+   * Runs in chunks of a few thousand slots and yields to the event loop between them, so a large store does
+   * not block the process (1M tokens: one 0.75 s block before; see `docs/benchmarks.md`). Each slot is checked
+   * and removed in one synchronous step, so calls made meanwhile see a consistent store.
+   */
   async purge(nowMs: number): Promise<PurgeResult> {
     let tokens = 0;
-    for (const [guideId, slot] of this.#slotByGuide) {
-      if (nowMs >= this.#times[slot * 2 + 1]!) {
+    for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
+      if (slot > 0 && slot % PURGE_CHUNK === 0) await yieldToLoop();
+      const guideId = this.#guide[slot];
+      if (guideId !== undefined && nowMs >= this.#times[slot * 2 + 1]!) {
         this.#slotByGuide.delete(guideId);
         this.#release(slot);
         tokens++;
       }
     }
-    for (const [key, state] of this.#counters) if (nowMs >= state.resetAtMs) this.#counters.delete(key);
-    for (const [key, until] of this.#claims) if (nowMs >= until) this.#claims.delete(key);
+    let n = 0;
+    for (const [key, state] of this.#counters) {
+      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
+      if (nowMs >= state.resetAtMs) this.#counters.delete(key);
+    }
+    for (const [key, until] of this.#claims) {
+      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
+      if (nowMs >= until) this.#claims.delete(key);
+    }
     let events = 0;
     const horizon = nowMs - this.#eventRetentionMs;
     for (const [beneficiaryId, chain] of this.#chainOf) {
+      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
       while (this.#chCount[chain]! > 0 && this.#evAt[this.#chTail[chain]!]! < horizon) {
         this.#dropOldest(chain);
         events++;
+        if (++n % PURGE_CHUNK === 0) await yieldToLoop();
+        if (this.#chainOf.get(beneficiaryId) !== chain) break;
       }
-      if (this.#chCount[chain] === 0) {
+      if (this.#chainOf.get(beneficiaryId) === chain && this.#chCount[chain] === 0) {
         this.#chainOf.delete(beneficiaryId);
         this.#chFree.push(chain);
       }
@@ -647,12 +719,19 @@ export class MemoryTokenStore implements TokenStore {
       this.#evNewer = grow(this.#evNewer, (n) => new Int32Array(n));
       this.#evIdBytes = grow(this.#evIdBytes, (n) => new Uint8Array(n), ID_BYTES);
       this.#evCapacity = capacity;
+      // the table keeps one bucket per slot: rebuild it at the new size (amortised over the doublings)
+      this.#evNextInBucket = new Int32Array(capacity);
+      this.#evBucket = new Int32Array(capacity).fill(-1);
+      for (let live = 0; live < slot; live++) {
+        if (this.#evRefs[live * 4] !== undefined) this.#evIndex(live, this.#evId(live));
+      }
     }
     this.#evRefs.push(undefined, undefined, undefined, undefined);
     return slot;
   }
 
   #evRelease(slot: number): void {
+    this.#evUnindex(slot);
     const r = slot * 4;
     this.#evRefs[r] = undefined;
     this.#evRefs[r + 1] = undefined;
@@ -679,10 +758,12 @@ export class MemoryTokenStore implements TokenStore {
       this.#chHead = grow(this.#chHead);
       this.#chTail = grow(this.#chTail);
       this.#chCount = grow(this.#chCount);
+      this.#chDropped = grow(this.#chDropped);
     }
     this.#chHead[chain] = -1;
     this.#chTail[chain] = -1;
     this.#chCount[chain] = 0;
+    this.#chDropped[chain] = 0;
     return chain;
   }
 
@@ -695,6 +776,45 @@ export class MemoryTokenStore implements TokenStore {
     else this.#chHead[chain] = -1;
     this.#chCount[chain] = this.#chCount[chain]! - 1;
     this.#evRelease(tail);
+  }
+
+  /** The bucket of an event id (FNV-1a over its UTF-16 units). */
+  #evBucketOf(id: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+    return (h >>> 0) & (this.#evBucket.length - 1);
+  }
+
+  #evIndex(slot: number, id: string): void {
+    const b = this.#evBucketOf(id);
+    this.#evNextInBucket[slot] = this.#evBucket[b]!;
+    this.#evBucket[b] = slot;
+  }
+
+  #evUnindex(slot: number): void {
+    const b = this.#evBucketOf(this.#evId(slot));
+    let at = this.#evBucket[b]!;
+    if (at === slot) {
+      this.#evBucket[b] = this.#evNextInBucket[slot]!;
+      return;
+    }
+    while (at >= 0) {
+      const next = this.#evNextInBucket[at]!;
+      if (next === slot) {
+        this.#evNextInBucket[at] = this.#evNextInBucket[slot]!;
+        return;
+      }
+      at = next;
+    }
+  }
+
+  /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
+  #evFind(beneficiaryId: string, id: string): number {
+    if (this.#evBucket.length === 0) return -1;
+    for (let at = this.#evBucket[this.#evBucketOf(id)]!; at >= 0; at = this.#evNextInBucket[at]!) {
+      if (this.#evRefs[at * 4] === beneficiaryId && this.#evId(at) === id) return at;
+    }
+    return -1;
   }
 
   #evId(slot: number): string {

@@ -7,8 +7,8 @@
  * share a hash tag (`{…}`), so the scripts run unchanged on Redis Cluster. Identifiers are base64url-encoded
  * inside the tag, so quotes, colons, braces and unicode in ids cannot break out of it.
  *
- * The client is an `ioredis` client (or Cluster) or a node-redis v4/v5 client that the caller creates,
- * connects and closes; this module never imports either driver.
+ * The client is an `ioredis` client or `Cluster`, or a node-redis v5 client or cluster (`createCluster`), that the
+ * caller creates, connects and closes; this module never imports either driver.
  *
  * @example
  * ```ts
@@ -55,8 +55,55 @@ export interface NodeRedisLikeClient {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
+/**
+ * An ioredis `Cluster`: `call` routes by key; `nodes("master")` lists the masters, which `purge` scans one by one.
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from "ioredis";
+ * const client: IoRedisClusterLike = new Cluster([{ host: "127.0.0.1", port: 7101 }]);
+ * const store = new RedisTokenStore({ client });
+ * ```
+ */
+export interface IoRedisClusterLike extends IoRedisLikeClient {
+  /** The connected clients of the cluster's masters. */
+  nodes(role: "master"): IoRedisLikeClient[];
+}
+
+/**
+ * A node-redis v5 cluster (`createCluster`): `sendCommand(firstKey, isReadonly, args)` routes by key;
+ * `masters` and `nodeClient` give each master's client, which `purge` scans one by one.
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from "redis";
+ * const client = createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7101" }] });
+ * await client.connect();
+ * const store = new RedisTokenStore({ client });
+ * ```
+ */
+export interface NodeRedisClusterLike {
+  /** Sends one command to the master of `firstKey`'s slot and resolves with its raw reply. */
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+  ): Promise<unknown>;
+  /** The cluster's masters, as known from its last slot refresh. */
+  readonly masters: readonly unknown[];
+  /** The client of one of {@link NodeRedisClusterLike.masters}. */
+  nodeClient(node: never): Promise<NodeRedisLikeClient>;
+}
+
 /** The Redis clients {@link RedisTokenStore} accepts, described structurally. */
-export type RedisClientLike = IoRedisLikeClient | NodeRedisLikeClient;
+export type RedisClientLike =
+  | IoRedisLikeClient
+  | IoRedisClusterLike
+  | NodeRedisLikeClient
+  | NodeRedisClusterLike;
+
+/** Sends one command; `key` is the key that routes it on a cluster (`undefined` for none). */
+type Send = (args: string[], key: string | undefined) => Promise<unknown>;
 
 /** Options of {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
@@ -343,8 +390,9 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  * - `<prefix>:ez:{<beneficiaryId>}` and `<prefix>:eh:{<beneficiaryId>}`: the event log, a sorted set of
  *   sequence numbers scored by `atMs` and a hash of the events' JSON; bounded by count and retention.
  *
- * Expired records disappear through their TTL; {@link RedisTokenStore.purge} also removes, by `SCAN`, what is
- * past its time at a given `nowMs` (the one operation that takes more than one round trip).
+ * Expired records disappear through their TTL; {@link RedisTokenStore.purge} also removes, by `SCAN` on every
+ * master of a cluster, what is past its time at a given `nowMs` (the one operation that takes more than one
+ * round trip).
  *
  * @example
  * ```ts
@@ -353,7 +401,9 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  * ```
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #send: (args: string[]) => Promise<unknown>;
+  readonly #send: Send;
+  /** One `Send` per node to `SCAN`: the server itself, or every master of a cluster. */
+  readonly #masters: () => Promise<Array<(args: string[]) => Promise<unknown>>>;
   readonly #prefix: string;
   readonly #eventRetentionMs: number;
   readonly #maxEvents: number;
@@ -362,13 +412,33 @@ export class RedisTokenStore implements TokenStore {
   /** @param options - the client and the key layout; see {@link RedisTokenStoreOptions} */
   constructor(options: RedisTokenStoreOptions) {
     argOptions(options, "RedisTokenStore", "redis");
-    const client = options.client as Partial<IoRedisLikeClient & NodeRedisLikeClient> | undefined;
+    const client = options.client as
+      | Partial<IoRedisClusterLike & NodeRedisLikeClient & Omit<NodeRedisClusterLike, "sendCommand">>
+      | undefined;
+    const ioSend = (c: IoRedisLikeClient) => (args: string[]) => c.call(args[0]!, ...args.slice(1));
     if (client && typeof client.call === "function") {
-      const c = client as IoRedisLikeClient;
-      this.#send = (args) => c.call(args[0]!, ...args.slice(1));
+      // ioredis (server or Cluster): the driver finds the keys of each command, EVALSHA included
+      this.#send = ioSend(client as IoRedisLikeClient);
+      const cluster = client as Partial<IoRedisClusterLike>;
+      this.#masters =
+        typeof cluster.nodes === "function"
+          ? async () => (cluster as IoRedisClusterLike).nodes("master").map(ioSend)
+          : async () => [ioSend(client as IoRedisLikeClient)];
+    } else if (client && typeof client.sendCommand === "function" && Array.isArray(client.masters)) {
+      // node-redis cluster: routed by the key we name
+      const c = client as unknown as NodeRedisClusterLike;
+      this.#send = (args, key) => c.sendCommand(key, false, args);
+      this.#masters = () =>
+        Promise.all(
+          c.masters.map(async (m) => {
+            const node = await c.nodeClient(m as never);
+            return (args: string[]) => node.sendCommand(args);
+          }),
+        );
     } else if (client && typeof client.sendCommand === "function") {
       const c = client as NodeRedisLikeClient;
       this.#send = (args) => c.sendCommand(args);
+      this.#masters = async () => [(args) => c.sendCommand(args)];
     } else {
       throw new ConfigError("client must be an ioredis or node-redis client", { scope: "redis" });
     }
@@ -388,9 +458,10 @@ export class RedisTokenStore implements TokenStore {
     return `${this.#prefix}:${kind}:{${tagOf(id)}}`;
   }
 
+  /** One single-key command: `args[1]` is its key. */
   async #command(op: string, args: string[]): Promise<unknown> {
     try {
-      return await this.#send(args);
+      return await this.#send(args, args[1]);
     } catch (error) {
       throw fail(op, error);
     }
@@ -400,13 +471,13 @@ export class RedisTokenStore implements TokenStore {
     const tail = [String(keys.length), ...keys, ...args];
     let first: Promise<unknown>;
     try {
-      first = this.#send(["EVALSHA", s.sha, ...tail]);
+      first = this.#send(["EVALSHA", s.sha, ...tail], keys[0]);
     } catch (error) {
       return Promise.reject(fail(op, error));
     }
     return first.catch((error: unknown) => {
       if (!isNoScript(error)) throw fail(op, error);
-      return this.#send(["EVAL", s.source, ...tail]).catch((again: unknown) => {
+      return this.#send(["EVAL", s.source, ...tail], keys[0]).catch((again: unknown) => {
         throw fail(op, again);
       });
     });
@@ -598,8 +669,8 @@ export class RedisTokenStore implements TokenStore {
    * Removes tokens expired at `nowMs`, counters and claims past their window, and events past retention.
    *
    * TTLs already remove what is past its time; this sweep (a `SCAN` over the prefix, then one script per key)
-   * serves callers whose clock is ahead of Redis' and tests with a fake clock. On Redis Cluster, `SCAN` covers
-   * the node the client sends it to.
+   * serves callers whose clock is ahead of Redis' and tests with a fake clock. On a cluster client it `SCAN`s
+   * every master (ioredis `nodes("master")`, node-redis `masters`); the per-key scripts go to the key's slot.
    */
   async purge(nowMs: number): Promise<PurgeResult> {
     const now = String(nowMs);
@@ -627,20 +698,27 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async #sweep(kind: Kind, each: (key: string) => Promise<void>): Promise<void> {
-    let cursor = "0";
-    do {
-      const reply = await this.#command("purge", [
-        "SCAN",
-        cursor,
-        "MATCH",
-        `${this.#prefix}:${kind}:{*`,
-        "COUNT",
-        "500",
-      ]);
-      if (!Array.isArray(reply) || !Array.isArray(reply[1])) throw fail("purge");
-      cursor = String(reply[0]);
-      await Promise.all((reply[1] as unknown[]).map((k) => each(String(k))));
-    } while (cursor !== "0");
+    let nodes: Array<(args: string[]) => Promise<unknown>>;
+    try {
+      nodes = await this.#masters();
+    } catch (error) {
+      throw fail("purge", error);
+    }
+    if (nodes.length === 0) throw fail("purge", new Error("the cluster client knows no master"));
+    for (const scan of nodes) {
+      let cursor = "0";
+      do {
+        let reply: unknown;
+        try {
+          reply = await scan(["SCAN", cursor, "MATCH", `${this.#prefix}:${kind}:{*`, "COUNT", "500"]);
+        } catch (error) {
+          throw fail("purge", error);
+        }
+        if (!Array.isArray(reply) || !Array.isArray(reply[1])) throw fail("purge");
+        cursor = String(reply[0]);
+        await Promise.all((reply[1] as unknown[]).map((k) => each(String(k))));
+      } while (cursor !== "0");
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * App mode (enroll, verify, replay, lock, rotation) and its guessing bound on every store: memory, Redis with
- * both drivers, PostgreSQL on a server and on PGlite. Ids with NUL, quotes, braces and 128 characters reach
+ * both drivers, Redis Cluster with both drivers, PostgreSQL on a server and on PGlite. Ids with NUL, quotes, braces and 128 characters reach
  * the stores through the service's own key builders.
  */
 import * as OTPAuth from "otpauth";

@@ -2,77 +2,14 @@
  * Fault tests: a Redis server of our own, on a free port, paused and killed mid-run. The store must reject with
  * StoreUnavailableError, never report `ok` for a token it did not consume, and work again after a restart.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisClientLike, RedisTokenStore } from "../../src/adapters/redis.js";
 import { StoreUnavailableError } from "../../src/errors.js";
 import { attemptCorrect, type Settled, settle, token } from "../helpers/fault-fixtures.js";
+import { freePort, hasRedisBinary as hasBinary, RedisProcess, waitFor } from "../helpers/redis-process.js";
 import { IN_CI } from "../helpers/services.js";
-
-const hasBinary = spawnSync("redis-server", ["--version"]).status === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-class RedisProcess {
-  #child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-  async start(): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
-    this.#child = child;
-    await waitFor(async () => {
-      const probe = new Redis({
-        port: this.port,
-        lazyConnect: true,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-      });
-      probe.on("error", () => {});
-      try {
-        await probe.connect();
-        return (await probe.call("PING")) === "PONG";
-      } finally {
-        probe.disconnect();
-      }
-    }, `redis-server on ${this.port}`);
-  }
-  signal(sig: NodeJS.Signals): void {
-    this.#child?.kill(sig);
-  }
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGKILL");
-    await exited;
-  }
-}
 
 interface ClientKind {
   readonly name: string;

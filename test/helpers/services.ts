@@ -1,6 +1,7 @@
 /**
- * The real services the adapter suites run against. `.ci/run` exports REDIS_URL and DATABASE_URL and sets
- * CI=true; without CI an unreachable server skips its suite with a message, with CI it fails the suite.
+ * The real services the adapter suites run against. `.ci/run` exports REDIS_URL, REDIS_CLUSTER_NODES and
+ * DATABASE_URL and sets CI=true; without CI an unreachable server skips its suite with a message, with CI it
+ * fails the suite.
  */
 import { randomBytes } from "node:crypto";
 import Redis from "ioredis";
@@ -9,6 +10,20 @@ import { describe, it } from "vitest";
 
 /** The Redis server of the suites. */
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/**
+ * The seed nodes of the 3-master Redis Cluster of the suites (`host:port,host:port,…`); `.ci/run` starts it on
+ * 127.0.0.1:7101-7103.
+ */
+export const REDIS_CLUSTER_NODES = (
+  process.env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103"
+)
+  .split(",")
+  .map((hp) => hp.trim())
+  .filter((hp) => hp !== "")
+  .map((hp) => {
+    const at = hp.lastIndexOf(":");
+    return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+  });
 /** The PostgreSQL database of the suites. */
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 /** Whether an unreachable service fails the suite instead of skipping it. */
@@ -27,8 +42,8 @@ export interface Probe {
   readonly error?: string;
 }
 
-/** PING the Redis server, with a short timeout and no retry. */
-export async function probeRedis(url = REDIS_URL): Promise<Probe> {
+/** A client for one probe: lazy, a short timeout, no retry, no queue. */
+function probeClient(url: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2000,
@@ -37,12 +52,42 @@ export async function probeRedis(url = REDIS_URL): Promise<Probe> {
     retryStrategy: () => null,
   });
   client.on("error", () => {});
+  return client;
+}
+
+/** PING the Redis server, with a short timeout and no retry. */
+export async function probeRedis(url = REDIS_URL): Promise<Probe> {
+  const client = probeClient(url);
   try {
     await client.connect();
     const pong = await client.call("PING");
     return { name: "Redis", url, ok: pong === "PONG" };
   } catch (error) {
     return { name: "Redis", url, ok: false, error: String(error) };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * `CLUSTER INFO` on the first seed node: ok when it says `cluster_state:ok` and the cluster has at least 3
+ * masters (the suites check that `purge` and the scripts work across masters).
+ */
+export async function probeRedisCluster(nodes = REDIS_CLUSTER_NODES): Promise<Probe> {
+  const url = nodes.map((n) => `${n.host}:${n.port}`).join(",");
+  const first = nodes[0];
+  if (!first) return { name: "Redis Cluster", url, ok: false, error: "REDIS_CLUSTER_NODES is empty" };
+  const client = probeClient(`redis://${first.host}:${first.port}`);
+  try {
+    await client.connect();
+    const info = String(await client.call("CLUSTER", "INFO"));
+    const state = /cluster_state:(\w+)/.exec(info)?.[1];
+    const masters = Number(/cluster_size:(\d+)/.exec(info)?.[1] ?? 0);
+    if (state !== "ok") return { name: "Redis Cluster", url, ok: false, error: `cluster_state:${state}` };
+    if (masters < 3) return { name: "Redis Cluster", url, ok: false, error: `${masters} masters, need 3` };
+    return { name: "Redis Cluster", url, ok: true };
+  } catch (error) {
+    return { name: "Redis Cluster", url, ok: false, error: String(error) };
   } finally {
     client.disconnect();
   }

@@ -1,6 +1,6 @@
 /**
- * Every store the service suites run on: memory, Redis (ioredis and node-redis), PostgreSQL (server and
- * PGlite). Each backend opens a fresh namespace and closes it again, so suites can run side by side.
+ * Every store the service suites run on: memory, Redis (ioredis and node-redis), Redis Cluster (ioredis
+ * `Cluster` and node-redis `createCluster`), PostgreSQL (server and PGlite). Each backend opens a fresh namespace and closes it again, so suites can run side by side.
  */
 import { PGlite } from "@electric-sql/pglite";
 import Redis from "ioredis";
@@ -10,7 +10,16 @@ import { MemoryTokenStore } from "../../src/adapters/memory.js";
 import { PostgresTokenStore } from "../../src/adapters/postgres.js";
 import { RedisTokenStore } from "../../src/adapters/redis.js";
 import type { TokenStore } from "../../src/ports/store.js";
-import { DATABASE_URL, type Probe, probePostgres, probeRedis, REDIS_URL, uniqueName } from "./services.js";
+import { type ClusterClient, dropClusterPrefix, ioredisCluster, nodeRedisCluster } from "./redis-cluster.js";
+import {
+  DATABASE_URL,
+  type Probe,
+  probePostgres,
+  probeRedis,
+  probeRedisCluster,
+  REDIS_URL,
+  uniqueName,
+} from "./services.js";
 
 /** One opened store and how to dispose of it. */
 export interface OpenedStore {
@@ -44,7 +53,22 @@ export async function dropRedisPrefix(
 
 /** The backends, with their servers probed once. */
 export async function storeMatrix(): Promise<Backend[]> {
-  const [redis, postgres] = await Promise.all([probeRedis(), probePostgres()]);
+  const [redis, cluster, postgres] = await Promise.all([probeRedis(), probeRedisCluster(), probePostgres()]);
+  const onCluster = (name: string, connect: () => Promise<ClusterClient>): Backend => ({
+    name,
+    probe: cluster,
+    open: async () => {
+      const c = await connect();
+      const prefix = uniqueName("cluster");
+      return {
+        store: new RedisTokenStore({ client: c.client, prefix }),
+        close: async () => {
+          await dropClusterPrefix(await c.masters(), prefix);
+          await c.close();
+        },
+      };
+    },
+  });
   const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
   return [
     {
@@ -83,6 +107,8 @@ export async function storeMatrix(): Promise<Backend[]> {
         };
       },
     },
+    onCluster("Redis Cluster (ioredis)", ioredisCluster),
+    onCluster("Redis Cluster (node-redis)", nodeRedisCluster),
     {
       name: "PostgreSQL (server)",
       probe: postgres,
