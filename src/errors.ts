@@ -22,7 +22,8 @@ export type HealthTokenErrorCode =
   | "GUIDE_CONFLICT"
   | "GUIDE_NOT_FOUND"
   | "ATTENDANCE_REFUSED"
-  | "RECEIPT_REJECTED";
+  | "RECEIPT_REJECTED"
+  | "NOTHING_SENT";
 
 /**
  * The brand every {@link HealthTokenError} carries, from the global symbol registry: the same symbol in the ESM
@@ -397,5 +398,21 @@ export class ReceiptRejectedError extends HealthTokenError<"RECEIPT_REJECTED"> {
   constructor(reason: ReceiptRejectReason, message: string, options?: { cause?: unknown; scope?: string }) {
     super("RECEIPT_REJECTED", `${reason}: ${message}`, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * A test fake was asked for a message it never sent (`OutboxNotifier.lastCodeFor` for a beneficiary or guide
+ * that received nothing): the test fails with this rather than with a `TypeError` on `undefined`.
+ *
+ * @example
+ * ```ts
+ * expect(() => outbox.lastCodeFor("ben-without-codes")).toThrow(NothingSentError);
+ * ```
+ */
+export class NothingSentError extends HealthTokenError<"NOTHING_SENT"> {
+  /** @param message - what was asked for (ids only, never a contact) */
+  constructor(message: string) {
+    super("NOTHING_SENT", message, { scope: "testing" });
   }
 }

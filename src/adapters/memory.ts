@@ -70,6 +70,7 @@ const EVENT_TYPES: readonly TokenEventType[] = [
   "app.enrolled",
   "token.delivery_started",
   "token.delivery_status",
+  "lockout.reset",
 ];
 /** The rare fields of an event (delivery details, a guardian's dependent, a provider's count), kept beside the columns. */
 const DELIVERY_FIELDS = [

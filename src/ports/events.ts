@@ -17,7 +17,8 @@ export type TokenEventType =
   | "token.locked"
   | "token.revoked"
   | "token.reported_unrequested"
-  | "app.enrolled";
+  | "app.enrolled"
+  | "lockout.reset";
 
 /**
  * One entry of the history. It never holds a code, a CPF, or a clear phone or e-mail: contacts appear

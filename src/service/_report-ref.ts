@@ -50,3 +50,17 @@ export function readReportRef(
   }
   return valid ? { guideId, beneficiaryId } : undefined;
 }
+
+/**
+ * The guide id written in a reference, read without checking its tag: only for test fakes that sort the
+ * messages they recorded by guide. `undefined` when it is not a reference's shape.
+ */
+export function guideIdOfReportRef(ref: string): string | undefined {
+  const bytes = base64urlDecode(ref.split(".")[0] ?? "");
+  if (bytes === undefined || ref.split(".").length !== 3) return undefined;
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -42,6 +42,7 @@ export type {
   DeliveryStatus,
   TokenState,
 } from "./delivery-status.js";
+export type { LimitCounter, LimitsReport, ResetLockoutOptions, ResetLockoutResult } from "./limits.js";
 export {
   createTokenService,
   type HistoryOptions,

@@ -15,7 +15,7 @@
  * const outbox = new OutboxNotifier();
  * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier: outbox, pepper: process.env.HEALTH_TOKEN_PEPPER!, clock });
  * await tokens.issue({ guide: { id: "G-1", providerId: "P-1" }, beneficiary });
- * const result = await tokens.verify({ guideId: "G-1", providerId: "P-1", code: outbox.lastCodeFor(beneficiary.id)! });
+ * const result = await tokens.verify({ guideId: "G-1", providerId: "P-1", code: outbox.lastCodeFor(beneficiary.id) });
  * ```
  *
  * @module
@@ -27,7 +27,14 @@ export {
 } from "../adapters/memory.js";
 export * from "./expect.js";
 export * from "./failing-store.js";
-export { FakeClock, type OutboxFailure, OutboxNotifier, seededRandom } from "./fakes.js";
+export {
+  EventRecorder,
+  FakeClock,
+  type OutboxFailedSend,
+  type OutboxFailure,
+  OutboxNotifier,
+  seededRandom,
+} from "./fakes.js";
 export * from "./node-test.js";
 export * from "./notifier-conformance.js";
 export * from "./store-conformance.js";

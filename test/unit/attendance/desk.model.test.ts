@@ -89,7 +89,8 @@ class DeskCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 const guideArb = fc.constantFrom(...GUIDES);
-const lastCode = (real: Real, id: GuideId) => real.outbox.lastCodeFor(`BEN-${id}`) ?? "000000";
+const lastCode = (real: Real, id: GuideId) =>
+  real.outbox.messages.filter((m) => m.beneficiaryId === `BEN-${id}`).at(-1)?.code ?? "000000";
 
 const baseCommands = [
   guideArb.map(
