@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { isWellFormed, NOT_WELL_FORMED } from "../_internal/text.js";
+import { hasControl, isWellFormed, NOT_WELL_FORMED } from "../_internal/text.js";
 import type { ArgumentIssue } from "../errors.js";
 import { InvalidArgumentError } from "../errors.js";
 import { dayNumberOfDate } from "./_dates.js";
@@ -35,6 +35,12 @@ const text = (max: number, what: string) =>
     .max(max, { error: `${what} must have at most ${max} characters` })
     .regex(NOT_BLANK, { error: `${what} must not be blank` })
     .refine(isWellFormed, { error: `${what} ${NOT_WELL_FORMED}` });
+
+/** An identifier: a {@link text} without control characters (stores refuse NUL; logs split on CR/LF). */
+const identifier = (max: number, what: string) =>
+  text(max, what).refine((value) => !hasControl(value), {
+    error: `${what} must not contain control characters`,
+  });
 
 const digits = (re: RegExp, what: string) =>
   z.string({ error: `${what} must be a string` }).regex(re, { error: `${what} has an invalid format` });
@@ -99,17 +105,17 @@ const procedureSchema = z
   });
 
 const guideCore = <C extends z.ZodType<string, string>>(cpf: C) => ({
-  id: text(TISS_FORMATS.guideNumberMaxLength, "guide id (numeroGuiaPrestador)"),
+  id: identifier(TISS_FORMATS.guideNumberMaxLength, "guide id (numeroGuiaPrestador)"),
   type: z.enum(GUIDE_TYPES, {
     error: "type must be one of consulta, sp_sadt, internacao, odonto, honorarios",
   }),
   character: z.enum(["eletiva", "urgencia"], { error: "character must be eletiva or urgencia" }),
   beneficiary: z.strictObject({
-    cardNumber: text(TISS_FORMATS.cardNumberMaxLength, "card number"),
+    cardNumber: identifier(TISS_FORMATS.cardNumberMaxLength, "card number"),
     cpf: cpf.optional(),
   }),
   provider: z.strictObject({
-    code: text(TISS_FORMATS.providerCodeMaxLength, "provider code"),
+    code: identifier(TISS_FORMATS.providerCodeMaxLength, "provider code"),
     professional: professionalSchema.optional(),
   }),
   procedures: z
@@ -146,10 +152,10 @@ const validUntil = z
 
 /** The receipt a `confirm` event carries: a `VerificationReceipt` of the token service. */
 export const verificationReceiptSchema = z.object({
-  tokenId: text(200, "receipt tokenId"),
-  guideId: text(200, "receipt guideId"),
-  providerId: text(200, "receipt providerId"),
-  beneficiaryId: text(200, "receipt beneficiaryId"),
+  tokenId: identifier(200, "receipt tokenId"),
+  guideId: identifier(200, "receipt guideId"),
+  providerId: identifier(200, "receipt providerId"),
+  beneficiaryId: identifier(200, "receipt beneficiaryId"),
   code: text(TISS_FORMATS.codValidacaoMaxLength, "receipt code (codValidacao)"),
   verifiedAtMs: ms("receipt verifiedAtMs"),
   mode: z.enum(["sent", "app"], { error: "receipt mode must be sent or app" }),

@@ -52,12 +52,13 @@ export function assertVerifyShape(input: unknown, fields: readonly string[]): vo
   const issues: { path: string; message: string }[] = [];
   for (const field of fields) {
     const value = record[field];
+    // The code is only type-checked: a bad code is a `malformed` result, not misuse.
     const problem =
-      typeof value !== "string"
-        ? "expected a string"
-        : field === "code"
+      field !== "code"
+        ? idProblem(value, MAX_ID)
+        : typeof value === "string"
           ? undefined
-          : idProblem(value, MAX_ID);
+          : "expected a string";
     if (problem !== undefined) issues.push({ path: field, message: problem });
   }
   if (issues.length > 0) throw new InvalidArgumentError("invalid verification input", issues);

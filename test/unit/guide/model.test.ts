@@ -251,6 +251,13 @@ describe("guide machine, model-based", () => {
 });
 
 describe("hostile input", () => {
+  it("refuses guide ids with a lone surrogate or a control character (stores would merge or refuse them)", () => {
+    for (const id of ["G-\ud800", "G\u0000", "G\r\n1", "G\u007f"]) {
+      expect(() => createGuide(input({ id }))).toThrow(InvalidArgumentError);
+    }
+    expect(createGuide(input({ id: "GUIA-ç-1" })).id).toBe("GUIA-ç-1");
+  });
+
   it("createGuide throws only InvalidArgumentError, and never echoes a CPF", () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {
