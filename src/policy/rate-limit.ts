@@ -50,14 +50,99 @@ export async function isLockedOut(
   return state.count >= policy.maxFailuresPerBeneficiary;
 }
 
+/** A counter an issue checks, with its limit and window (the shape of the store port's issue step). */
+export interface IssueCounter {
+  readonly key: string;
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/** The counters of one issue: the beneficiary's failures (read only), the guide's cooldown and sends. */
+export interface IssueCounters {
+  readonly failures: IssueCounter;
+  /** Absent when `resendCooldownSeconds` is 0. */
+  readonly cooldown?: IssueCounter | undefined;
+  readonly sends: IssueCounter;
+}
+
+/** Why an issue was refused, and when the refusing window ends. */
+export interface IssueRefusal {
+  readonly outcome: "locked_out" | "cooldown" | "sends_per_guide";
+  readonly resetAtMs: number;
+}
+
+/** The counters of an issue for a guide and a beneficiary under `policy`. */
+export function issueCounters(
+  policy: TokenPolicy,
+  target: { readonly guideId: string; readonly beneficiaryId: string },
+): IssueCounters {
+  return {
+    failures: {
+      key: rateLimitKeys.failures(target.beneficiaryId),
+      max: policy.maxFailuresPerBeneficiary,
+      windowMs: policy.failureWindowSeconds * 1000,
+    },
+    ...(policy.resendCooldownSeconds > 0
+      ? {
+          cooldown: {
+            key: rateLimitKeys.cooldown(target.guideId),
+            max: 1,
+            windowMs: policy.resendCooldownSeconds * 1000,
+          },
+        }
+      : {}),
+    sends: {
+      key: rateLimitKeys.sends(target.guideId),
+      max: policy.maxSendsPerGuide,
+      windowMs: policy.sendWindowSeconds * 1000,
+    },
+  };
+}
+
+/** The error of a refused issue. */
+export function issueRefusalError(refusal: IssueRefusal, nowMs: number): LockedOutError | RateLimitedError {
+  const seconds = secondsUntil(refusal.resetAtMs, nowMs);
+  return refusal.outcome === "locked_out"
+    ? new LockedOutError(seconds)
+    : new RateLimitedError(refusal.outcome, seconds);
+}
+
 /**
- * The checks of one issue, in this order of precedence: the beneficiary's lockout (`LockedOutError`), the
- * guide's resend cooldown (one send per `resendCooldownSeconds`) and the guide's sends (`maxSendsPerGuide` per
- * `sendWindowSeconds`, `RateLimitedError` naming the limit); then one send is taken.
+ * The checks of one issue on the fine-grained store methods, in this order of precedence: the beneficiary's
+ * lockout, the guide's resend cooldown (one send per window), the guide's sends; then one hit is taken on the
+ * cooldown and on the sends. Returns the refusal, or `undefined` when the issue may go on.
  *
  * The three reads run together (one round-trip time on a networked store); a refused issue consumes nothing.
  * The increments then decide between concurrent callers, one after the other, so a caller refused by the
  * cooldown does not use up a send.
+ */
+export async function takeIssueLimits(
+  store: TokenStore,
+  counters: IssueCounters,
+  nowMs: number,
+): Promise<IssueRefusal | undefined> {
+  const { failures, cooldown, sends } = counters;
+  const [failed, seen, seenSends] = await Promise.all([
+    store.peek(failures.key, nowMs),
+    cooldown ? store.peek(cooldown.key, nowMs) : undefined,
+    store.peek(sends.key, nowMs),
+  ]);
+  if (failed.count >= failures.max) return { outcome: "locked_out", resetAtMs: failed.resetAtMs };
+  if (cooldown && seen && seen.count >= cooldown.max)
+    return { outcome: "cooldown", resetAtMs: seen.resetAtMs };
+  if (seenSends.count >= sends.max) return { outcome: "sends_per_guide", resetAtMs: seenSends.resetAtMs };
+  if (cooldown) {
+    const state = await store.increment(cooldown.key, cooldown.windowMs, nowMs);
+    if (state.count > cooldown.max) return { outcome: "cooldown", resetAtMs: state.resetAtMs };
+  }
+  const state = await store.increment(sends.key, sends.windowMs, nowMs);
+  if (state.count > sends.max) return { outcome: "sends_per_guide", resetAtMs: state.resetAtMs };
+  return undefined;
+}
+
+/**
+ * The checks of one issue (see {@link takeIssueLimits}), throwing `LockedOutError` or `RateLimitedError`
+ * (naming the limit) when refused. Used where no token is saved in the same step (a resend of the live code).
  */
 export async function takeIssue(
   store: TokenStore,
@@ -65,78 +150,11 @@ export async function takeIssue(
   target: { readonly guideId: string; readonly beneficiaryId: string },
   nowMs: number,
 ): Promise<void> {
-  const cooldownKey = rateLimitKeys.cooldown(target.guideId);
-  const sendsKey = rateLimitKeys.sends(target.guideId);
-  const cooling = policy.resendCooldownSeconds > 0;
-  const [failures, seen, seenSends] = await Promise.all([
-    store.peek(rateLimitKeys.failures(target.beneficiaryId), nowMs),
-    cooling ? store.peek(cooldownKey, nowMs) : undefined,
-    store.peek(sendsKey, nowMs),
-  ]);
-  if (failures.count >= policy.maxFailuresPerBeneficiary) {
-    throw new LockedOutError(secondsUntil(failures.resetAtMs, nowMs));
-  }
-  if (seen !== undefined && seen.count >= 1) {
-    throw new RateLimitedError("cooldown", secondsUntil(seen.resetAtMs, nowMs));
-  }
-  if (seenSends.count >= policy.maxSendsPerGuide) {
-    throw new RateLimitedError("sends_per_guide", secondsUntil(seenSends.resetAtMs, nowMs));
-  }
-  if (cooling) {
-    const cooldown = await store.increment(cooldownKey, policy.resendCooldownSeconds * 1000, nowMs);
-    if (cooldown.count > 1) throw new RateLimitedError("cooldown", secondsUntil(cooldown.resetAtMs, nowMs));
-  }
-  const sends = await store.increment(sendsKey, policy.sendWindowSeconds * 1000, nowMs);
-  if (sends.count > policy.maxSendsPerGuide) {
-    throw new RateLimitedError("sends_per_guide", secondsUntil(sends.resetAtMs, nowMs));
-  }
+  const refusal = await takeIssueLimits(store, issueCounters(policy, target), nowMs);
+  if (refusal) throw issueRefusalError(refusal, nowMs);
 }
 
-/** Records one failed verification of a beneficiary (a sent code that did not match). */
-export async function recordFailure(
-  store: TokenStore,
-  policy: TokenPolicy,
-  beneficiaryId: string,
-  nowMs: number,
-): Promise<void> {
-  await store.increment(rateLimitKeys.failures(beneficiaryId), policy.failureWindowSeconds * 1000, nowMs);
-}
-
-/**
- * Reserves one unit of the beneficiary's failure budget BEFORE a code is compared: one atomic increment,
- * taken back at once when it went past `maxFailuresPerBeneficiary` (the caller refuses with `locked` and
- * compares nothing). Of any burst, however many guides it spreads over, at most the budget's remainder is
- * ever compared. A reserved unit is kept when the code was wrong and given back with {@link releaseFailure}
- * otherwise. Returns whether the unit was reserved.
- */
-export async function reserveFailure(
-  store: TokenStore,
-  policy: TokenPolicy,
-  beneficiaryId: string,
-  nowMs: number,
-): Promise<boolean> {
-  const key = rateLimitKeys.failures(beneficiaryId);
-  const state = await store.increment(key, policy.failureWindowSeconds * 1000, nowMs);
-  if (state.count <= policy.maxFailuresPerBeneficiary) return true;
-  await store.decrement(key, nowMs);
-  return false;
-}
-
-/** Gives back a unit reserved by {@link reserveFailure} (the code was not a wrong guess). */
+/** Gives back a unit of the beneficiary's failure budget reserved before an app code was compared. */
 export async function releaseFailure(store: TokenStore, beneficiaryId: string, nowMs: number): Promise<void> {
   await store.decrement(rateLimitKeys.failures(beneficiaryId), nowMs);
-}
-
-/** Records one code presented by a provider for a guide that is not its own (`wrong_provider`). */
-export function recordProviderFailure(
-  store: TokenStore,
-  policy: TokenPolicy,
-  providerId: string,
-  nowMs: number,
-): Promise<{ readonly count: number }> {
-  return store.increment(
-    rateLimitKeys.providerFailures(providerId),
-    policy.failureWindowSeconds * 1000,
-    nowMs,
-  );
 }

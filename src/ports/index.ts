@@ -7,3 +7,5 @@ export type * from "./notifier.js";
 export { CHANNELS } from "./notifier.js";
 export type * from "./receipt.js";
 export type * from "./store.js";
+export type * from "./store-steps.js";
+export { verifyStepEvents } from "./store-steps.js";

@@ -11,14 +11,16 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { normalizeCandidate } from "../_internal/codes.js";
-import { base64urlDecode, base64urlEncode } from "../_internal/ids.js";
+import { base64urlDecode, base64urlEncode, randomId } from "../_internal/ids.js";
 import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, InvalidArgumentError } from "../errors.js";
 import { base32Encode, buildOtpauthUri, verifyTotp } from "../otp/index.js";
-import { rateLimitKeys, releaseFailure, reserveFailure } from "../policy/rate-limit.js";
+import { rateLimitKeys, releaseFailure } from "../policy/rate-limit.js";
 import { appWindow } from "../policy/token-policy.js";
+import type { TokenEvent } from "../ports/events.js";
 import type { AppSecretRecord } from "../ports/store.js";
+import { runAppVerifyBegin, runAppVerifyFinish } from "./_steps.js";
 import type { ServiceContext } from "./token-service.js";
 import { storeOp } from "./token-service.js";
 import { assertVerifyShape, type VerifyResult } from "./verification.js";
@@ -210,51 +212,81 @@ export class AppMode {
     const code = normalizeCandidate(input.code, policy.app.digits);
     if (code === undefined) return { ok: false, reason: "malformed" };
     const nowMs = clock.now();
+    const ctx = this.#ctx;
     const base = { beneficiaryId, guideId, providerId, channel: "app" } as const;
-    const locked = async (): Promise<VerifyResult> => {
-      await this.#ctx.emit({ ...base, type: "token.rejected", reason: "locked" }, nowMs);
-      return { ok: false, reason: "locked" };
+    const event = (fields: Omit<TokenEvent, "id" | "atMs" | keyof typeof base>): TokenEvent => ({
+      id: randomId(ctx.pool),
+      atMs: nowMs,
+      ...base,
+      ...fields,
+    });
+    const failures = {
+      key: rateLimitKeys.failures(beneficiaryId),
+      max: policy.maxFailuresPerBeneficiary,
+      windowMs: policy.failureWindowSeconds * 1000,
     };
 
-    // The beneficiary's budget is taken atomically BEFORE anything is compared: the caller chooses the guide
+    // The beneficiary's budget is reserved atomically BEFORE anything is compared: the caller chooses the guide
     // id, so only a per-beneficiary reservation bounds a burst spread over invented guides.
-    if (!(await storeOp(() => reserveFailure(store, policy, beneficiaryId, nowMs)))) return locked();
-    let keep = false;
+    const begun = await storeOp(() =>
+      runAppVerifyBegin(store, {
+        beneficiaryId,
+        nowMs,
+        failures,
+        attempts: {
+          key: rateLimitKeys.appAttempts(guideId, beneficiaryId),
+          max: policy.maxAttempts,
+          windowMs: policy.ttlSeconds * 1000,
+        },
+        lockedEvent: event({ type: "token.rejected", reason: "locked" }),
+      }),
+    );
+    if (begun.outcome === "locked") {
+      ctx.tell(begun.events);
+      return { ok: false, reason: "locked" };
+    }
+    if (begun.outcome === "not_found") return { ok: false, reason: "not_found" };
+    let settled = false;
     try {
-      const attempts = await storeOp(() =>
-        store.increment(rateLimitKeys.appAttempts(guideId, beneficiaryId), policy.ttlSeconds * 1000, nowMs),
-      );
-      if (attempts.count > policy.maxAttempts) return await locked();
-      const record = await storeOp(() => store.getAppSecret(beneficiaryId));
-      if (!record) return { ok: false, reason: "not_found" };
-      const matched = await this.#match(record, code, nowMs);
+      const matched = await this.#match(begun.secret, code, nowMs);
       if (matched < 0) {
-        keep = true; // a wrong guess: the reserved unit stays charged
-        const attemptsLeft = Math.max(0, policy.maxAttempts - attempts.count);
-        await this.#ctx.emit({ ...base, type: "token.rejected", reason: "mismatch", attemptsLeft }, nowMs);
-        if (attemptsLeft === 0)
-          await this.#ctx.emit({ ...base, type: "token.locked", reason: "mismatch" }, nowMs);
+        // A wrong guess: the reserved unit stays charged.
+        const attemptsLeft = Math.max(0, policy.maxAttempts - begun.attempts);
+        const events = [event({ type: "token.rejected", reason: "mismatch", attemptsLeft })];
+        if (attemptsLeft === 0) events.push(event({ type: "token.locked", reason: "mismatch" }));
+        settled = true; // charged whatever happens to the events
+        const done = await storeOp(() =>
+          runAppVerifyFinish(store, { matched: false, nowMs, failuresKey: failures.key, events }),
+        );
+        ctx.tell(done.events);
         return { ok: false, reason: "mismatch", attemptsLeft };
       }
       const { stepSeconds, past } = appWindow(policy);
-      const expiresAtMs = (matched + past + 1) * stepSeconds * 1000;
-      const first = await storeOp(() =>
-        store.claimOnce(rateLimitKeys.totpStep(beneficiaryId, matched), expiresAtMs, nowMs),
-      );
       const tokenId = `totp-${matched}`;
-      if (!first) {
-        // ASVS 2.9.4: a replayed code is refused and logged.
-        await this.#ctx.emit({ ...base, type: "token.rejected", tokenId, reason: "consumed" }, nowMs);
-        return { ok: false, reason: "consumed" };
-      }
-      await this.#ctx.emit({ ...base, type: "token.verified", tokenId }, nowMs);
+      const done = await storeOp(() =>
+        runAppVerifyFinish(store, {
+          matched: true,
+          nowMs,
+          failuresKey: failures.key,
+          claim: {
+            key: rateLimitKeys.totpStep(beneficiaryId, matched),
+            expiresAtMs: (matched + past + 1) * stepSeconds * 1000,
+          },
+          verifiedEvent: event({ type: "token.verified", tokenId }),
+          // ASVS 2.9.4: a replayed code is refused and logged.
+          replayedEvent: event({ type: "token.rejected", tokenId, reason: "consumed" }),
+        }),
+      );
+      settled = true;
+      ctx.tell(done.events);
+      if (!done.first) return { ok: false, reason: "consumed" };
       return {
         ok: true,
         receipt: { tokenId, guideId, providerId, beneficiaryId, code, verifiedAtMs: nowMs, mode: "app" },
       };
     } finally {
-      // Not a wrong guess (right, replayed, refused unseen, or an error): the reserved unit goes back.
-      if (!keep) await storeOp(() => releaseFailure(store, beneficiaryId, nowMs)).catch(() => {});
+      // The comparison or the settling step failed: the reserved unit goes back.
+      if (!settled) await storeOp(() => releaseFailure(store, beneficiaryId, nowMs)).catch(() => {});
     }
   }
 

@@ -63,6 +63,13 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** A run's `token.delivery_started`, recorded by the caller (in the issue's store step) before `start`. */
+export interface RecordedStart {
+  readonly event: TokenEvent;
+  readonly deliveryId: string;
+  readonly deadlineAtMs: number;
+}
+
 /** A started run (internal). */
 export interface StartedRun {
   readonly deliveryId: string;
@@ -135,11 +142,48 @@ export class DeliveryRunner {
    * Records `token.delivery_started`, then runs the tries. Rejects (foreground) only before the first try
    * (the store failed) or with the delivery's `DeliveryFailedError`; in background mode `done` never rejects.
    */
-  async start(job: DeliveryJob, run: RunOptions, fromIndex = 0): Promise<StartedRun> {
+  /** The `token.delivery_started` event of a new run of a token, for the caller to record. */
+  startedEvent(
+    token: Pick<DeliveryJob, "tokenId" | "guideId" | "providerId" | "beneficiaryId">,
+    run: RunOptions,
+    atMs: number,
+  ): RecordedStart {
+    const deliveryId = randomId(this.#ctx.pool);
+    const deadlineAtMs = atMs + run.deadlineMs;
+    const event: TokenEvent = {
+      id: randomId(this.#ctx.pool),
+      atMs,
+      beneficiaryId: token.beneficiaryId,
+      guideId: token.guideId,
+      providerId: token.providerId,
+      tokenId: token.tokenId,
+      deliveryId,
+      type: "token.delivery_started",
+      mode: run.mode,
+      deadlineAtMs,
+    };
+    return { event, deliveryId, deadlineAtMs };
+  }
+
+  /**
+   * Records `token.delivery_started` (unless the caller did, `recorded`), then runs the tries. Rejects
+   * (foreground) only before the first try (the store failed) or with the delivery's `DeliveryFailedError`; in
+   * background mode `done` never rejects.
+   */
+  async start(
+    job: DeliveryJob,
+    run: RunOptions,
+    fromIndex = 0,
+    recorded?: RecordedStart,
+  ): Promise<StartedRun> {
     const ctx = this.#ctx;
-    const startedAtMs = ctx.clock.now();
-    const deliveryId = randomId(ctx.pool);
-    const deadlineAtMs = startedAtMs + run.deadlineMs;
+    let start = recorded;
+    if (start === undefined) {
+      start = this.startedEvent(job, run, ctx.clock.now());
+      const { id: _id, atMs, ...partial } = start.event;
+      await ctx.emit(partial, atMs);
+    }
+    const { deliveryId, deadlineAtMs } = start;
     const base = {
       beneficiaryId: job.beneficiaryId,
       guideId: job.guideId,
@@ -147,7 +191,6 @@ export class DeliveryRunner {
       tokenId: job.tokenId,
       deliveryId,
     } as const;
-    await ctx.emit({ ...base, type: "token.delivery_started", mode: run.mode, deadlineAtMs }, startedAtMs);
     const done = this.#run(job, run, fromIndex, base, deadlineAtMs);
     if (run.mode === "background") done.catch(() => {});
     return { deliveryId, deadlineAtMs, done };

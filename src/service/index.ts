@@ -25,6 +25,7 @@ export {
   DEFAULT_MESSAGE_CONTEXT,
   type MessageContextPolicy,
 } from "../messages/context.js";
+export { rateLimitKeys } from "../policy/rate-limit.js";
 export {
   DEFAULT_POLICY,
   resolvePolicy,

@@ -11,7 +11,7 @@ import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
 import { contextForChannel, type MessageContextPolicy } from "../messages/context.js";
-import { takeIssue } from "../policy/rate-limit.js";
+import { issueCounters, issueRefusalError, takeIssue } from "../policy/rate-limit.js";
 import { resolvePolicy, type TokenPolicy, type TokenPolicyInput } from "../policy/token-policy.js";
 import { type Clock, type RandomSource, systemClock, systemRandom } from "../ports/clock.js";
 import type { DeliveryReport } from "../ports/delivery-report.js";
@@ -19,6 +19,7 @@ import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessageContext } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
 import { makeReportRef, readReportRef } from "./_report-ref.js";
+import { runIssueStep, type SteppingStore } from "./_steps.js";
 import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
 import {
   type ContactChoice,
@@ -27,7 +28,12 @@ import {
   type PersonInput,
   planDelivery,
 } from "./delivery.js";
-import { type DeliveryJob, type DeliveryOptions, DeliveryRunner } from "./delivery-run.js";
+import {
+  type DeliveryJob,
+  type DeliveryOptions,
+  DeliveryRunner,
+  type RecordedStart,
+} from "./delivery-run.js";
 import {
   applyDeliveryReport,
   type DeliveryReportResult,
@@ -283,7 +289,8 @@ export interface TokenService {
 
 /** Internal state shared by the parts of the service. */
 export interface ServiceContext {
-  readonly store: TokenStore;
+  /** The store, with whichever intent-level steps it has. */
+  readonly store: SteppingStore;
   readonly policy: TokenPolicy;
   readonly clock: Clock;
   readonly pool: RandomPool;
@@ -291,6 +298,8 @@ export interface ServiceContext {
   readonly hashers: readonly CodeHasher[];
   /** Appends an event (id and time added) and tells `onEvent`. */
   emit(event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void>;
+  /** Tells `onEvent` of events a store step appended. */
+  tell(events: readonly TokenEvent[]): void;
 }
 
 function toStoreError(error: unknown): never {
@@ -503,7 +512,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const appended = storeOp(() => store.appendEvent(event));
     return onEvent === undefined ? appended : appended.then(() => tell(event));
   };
-  const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit };
+  const tellAll = (events: readonly TokenEvent[]): void => {
+    if (onEvent !== undefined) for (const event of events) tell(event);
+  };
+  const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit, tell: tellAll };
   const app = new AppMode(ctx, options.secretsKey);
   const runner = new DeliveryRunner(ctx, notifiers, options.delivery);
 
@@ -554,10 +566,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const providerId = input.guide.providerId;
     const beneficiaryId = input.beneficiary.id;
 
-    await storeOp(() => takeIssue(store, policy, { guideId, beneficiaryId }, nowMs));
-
-    const tokenId = randomId(pool);
-    const code = derivers[0]!.code(tokenId, guideId, policy.digits);
     const ttlEndMs = nowMs + policy.ttlSeconds * 1000;
     const expiresAtMs = input.notAfterMs === undefined ? ttlEndMs : Math.min(ttlEndMs, input.notAfterMs);
     if (expiresAtMs <= nowMs) {
@@ -565,27 +573,63 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         { path: "notAfterMs", message: "must be after the current time" },
       ]);
     }
+    const tokenId = randomId(pool);
+    const code = derivers[0]!.code(tokenId, guideId, policy.digits);
     const first = targets[0]!;
-    const { superseded } = await storeOp(() =>
-      store.save({
-        tokenId,
-        guideId,
-        providerId,
-        beneficiaryId,
-        codeHash: hashers[0]!.hash(guideId, code),
-        issuedAtMs: nowMs,
-        expiresAtMs,
-        maxAttempts: policy.maxAttempts,
-        channel: first.channel,
+    const base = { beneficiaryId, guideId, providerId } as const;
+    const issued: TokenEvent = {
+      id: randomId(pool),
+      atMs: nowMs,
+      ...base,
+      type: "token.issued",
+      tokenId,
+      recipient: first.recipient,
+    };
+    const guardianId = input.guardian?.id;
+    const copies: TokenEvent[] =
+      first.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
+        ? [{ ...issued, id: randomId(pool), beneficiaryId: guardianId, dependentId: beneficiaryId }]
+        : [];
+    // The delivery's first event goes in the same step: nothing is written between the save and the first try.
+    const run = runOptions(input);
+    const started = runner.startedEvent({ tokenId, guideId, providerId, beneficiaryId }, run, nowMs);
+    const step = await storeOp(() =>
+      runIssueStep(store, {
+        token: {
+          tokenId,
+          guideId,
+          providerId,
+          beneficiaryId,
+          codeHash: hashers[0]!.hash(guideId, code),
+          issuedAtMs: nowMs,
+          expiresAtMs,
+          maxAttempts: policy.maxAttempts,
+          channel: first.channel,
+        },
+        ...issueCounters(policy, { guideId, beneficiaryId }),
+        revokedEvent: {
+          id: randomId(pool),
+          atMs: nowMs,
+          ...base,
+          type: "token.revoked",
+          reason: "superseded",
+        },
+        issuedEvents: [issued, ...copies, started.event],
       }),
     );
-    const base = { beneficiaryId, guideId, providerId } as const;
-    const record = recorder(input);
-    for (const old of superseded) {
-      await emit({ ...base, type: "token.revoked", tokenId: old, reason: "superseded" }, nowMs);
-    }
-    await record({ ...base, type: "token.issued", tokenId, recipient: first.recipient }, nowMs);
-    return deliver(input, targets, { tokenId, code, expiresAtMs });
+    if (step.outcome !== "saved") throw issueRefusalError(step, nowMs);
+    tellAll(step.events);
+    return deliver(input, targets, { tokenId, code, expiresAtMs }, started);
+  };
+
+  const runOptions = (input: ParsedIssue) => {
+    const background = input.background === true;
+    return {
+      mode: background ? "background" : "foreground",
+      deadlineMs:
+        input.deadlineMs ?? (background ? runner.options.backgroundDeadlineMs : runner.options.deadlineMs),
+      signal: input.signal,
+    } as const;
   };
 
   /** Starts the delivery of a saved token's code and answers as `issue` does. */
@@ -593,6 +637,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     input: ParsedIssue,
     targets: ReturnType<typeof planDelivery>,
     token: { readonly tokenId: string; readonly code: string; readonly expiresAtMs: number },
+    recorded?: RecordedStart,
   ): Promise<IssueResult | PendingIssueResult> => {
     const { tokenId, code, expiresAtMs } = token;
     const guideId = input.guide.id;
@@ -612,12 +657,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       record: (event, atMs) => record(event, atMs),
     };
     const background = input.background === true;
-    const started = await runner.start(job, {
-      mode: background ? "background" : "foreground",
-      deadlineMs:
-        input.deadlineMs ?? (background ? runner.options.backgroundDeadlineMs : runner.options.deadlineMs),
-      signal: input.signal,
-    });
+    const started = await runner.start(job, runOptions(input), 0, recorded);
     const { deliveryId, deadlineAtMs } = started;
     if (background) return { status: "pending", tokenId, guideId, expiresAtMs, deliveryId, deadlineAtMs };
     const delivered = await started.done;

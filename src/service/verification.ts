@@ -1,16 +1,17 @@
 /**
- * Verification of a sent code: one atomic attempt in the store, the beneficiary's failure counter, and the
- * events. Never throws on a wrong or malformed code.
+ * Verification of a sent code: one store step (the attempt, the failure counters, the lock and the events;
+ * one round trip on a store with `verifyStep`). Never throws on a wrong or malformed code.
  *
  * @module
  */
 import { normalizeCandidate } from "../_internal/codes.js";
 import { constantTimeEqualString } from "../_internal/constant-time.js";
+import { randomId } from "../_internal/ids.js";
 import { idProblem } from "../_internal/text.js";
 import { InvalidArgumentError } from "../errors.js";
-import { recordFailure, recordProviderFailure } from "../policy/rate-limit.js";
+import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { VerificationReceipt } from "../ports/receipt.js";
-import type { AttemptResult } from "../ports/store.js";
+import { runVerifyStep } from "./_steps.js";
 import { type ServiceContext, storeOp } from "./token-service.js";
 
 /** What `TokenService.verify` is asked to check. */
@@ -86,21 +87,29 @@ export async function verifyCode(ctx: ServiceContext, input: VerifyInput): Promi
     }
   }
 
-  const result: AttemptResult = await storeOp(() =>
-    store.attempt({ guideId, providerId, candidateHash, nowMs }),
+  const { policy } = ctx;
+  const step = await storeOp(() =>
+    runVerifyStep(store, {
+      guideId,
+      providerId,
+      candidateHash,
+      nowMs,
+      failureWindowMs: policy.failureWindowSeconds * 1000,
+      // A wrong code is the beneficiary's failure. A code presented by another provider is not: anyone who
+      // knows a guide id could otherwise lock the beneficiary out. It costs the token an attempt and goes on
+      // the presenting provider's own counter.
+      providerFailures: {
+        key: rateLimitKeys.providerFailures(providerId),
+        windowMs: policy.failureWindowSeconds * 1000,
+      },
+      eventIds: [randomId(ctx.pool), randomId(ctx.pool)],
+    }),
   );
+  ctx.tell(step.events);
+  const result = step.attempt;
   if (result.outcome === "not_found") return { ok: false, reason: "not_found" };
   const token = result.token;
-  const base = {
-    beneficiaryId: token.beneficiaryId,
-    guideId,
-    providerId,
-    tokenId: token.tokenId,
-    channel: token.channel,
-  } as const;
-
   if (result.outcome === "ok") {
-    await ctx.emit({ ...base, type: "token.verified" }, nowMs);
     return {
       ok: true,
       receipt: {
@@ -115,30 +124,7 @@ export async function verifyCode(ctx: ServiceContext, input: VerifyInput): Promi
     };
   }
   if (result.outcome === "mismatch" || result.outcome === "wrong_provider") {
-    // A wrong code is the beneficiary's failure. A code presented by another provider is not: anyone who
-    // knows a guide id could otherwise lock the beneficiary out. It costs the token an attempt (the store
-    // counted it) and goes on the presenting provider's own counter.
-    let providerFailures: number | undefined;
-    if (result.outcome === "mismatch") {
-      await storeOp(() => recordFailure(store, ctx.policy, token.beneficiaryId, nowMs));
-    } else {
-      providerFailures = (await storeOp(() => recordProviderFailure(store, ctx.policy, providerId, nowMs)))
-        .count;
-    }
-    const attemptsLeft = result.attemptsLeft;
-    await ctx.emit(
-      {
-        ...base,
-        type: "token.rejected",
-        reason: result.outcome,
-        attemptsLeft,
-        ...(providerFailures === undefined ? {} : { providerFailures }),
-      },
-      nowMs,
-    );
-    if (attemptsLeft === 0) await ctx.emit({ ...base, type: "token.locked", reason: result.outcome }, nowMs);
-    return { ok: false, reason: result.outcome, attemptsLeft };
+    return { ok: false, reason: result.outcome, attemptsLeft: result.attemptsLeft };
   }
-  await ctx.emit({ ...base, type: "token.rejected", reason: result.outcome }, nowMs);
   return { ok: false, reason: result.outcome };
 }
