@@ -9,6 +9,8 @@ import { argOptions } from "../_internal/args.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, NewToken, StoredToken, TokenStore } from "../ports/store.js";
+import type { TokenStoreSteps } from "../ports/store-steps.js";
+import { declareStepCases, type StepCaseDeclarer } from "./_step-conformance.js";
 import { type ConformanceAssertion, conformanceExpect } from "./expect.js";
 
 /**
@@ -868,6 +870,36 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           expect(new Set(fates).size, `distinct ${fate}`).toBe(saves);
         },
         concurrencyTimeoutMs,
+      );
+    });
+
+    test.describe("intent-level steps (optional: issueStep, verifyStep, appVerifyBegin/Finish)", () => {
+      const declare: StepCaseDeclarer = (title, body, timeoutMs) => {
+        it(
+          title,
+          async (h) => {
+            const store = h.store as TokenStore & TokenStoreSteps;
+            const extra: string[] = [];
+            try {
+              await body({
+                store,
+                stores: (count) => h.stores(count) as Promise<Array<TokenStore & TokenStoreSteps>>,
+                other: async () => {
+                  const namespace = `${h.namespace}o${extra.length}`;
+                  extra.push(namespace);
+                  return options.createStore({ namespace });
+                },
+              });
+            } finally {
+              for (const namespace of extra) await options.cleanup?.({ namespace });
+            }
+          },
+          timeoutMs,
+        );
+      };
+      declareStepCases(
+        (title, body, timeoutMs) => declare(title, body, timeoutMs ?? concurrencyTimeoutMs),
+        Math.min(concurrentAttempts, 100),
       );
     });
 
