@@ -378,7 +378,7 @@ export class MemoryTokenStore implements TokenStore {
     if (event.id.length === 16 && base64urlDecodeInto(event.id, this.#evIdBytes, slot * ID_BYTES, ID_BYTES)) {
       compactId = 1;
     } else {
-      extra = { id: event.id };
+      extra = { ...extra, id: event.id };
     }
     if (event.providerId !== undefined) {
       const known = this.#providerIndex.get(event.providerId);

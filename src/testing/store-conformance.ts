@@ -607,7 +607,9 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       it("newest first, ties in reverse insertion order, per beneficiary; every field round-trips", async ({
         store,
       }) => {
-        const full: TokenEvent = {
+        // Every field of an event (`Required`: a field added to TokenEvent must be added here), with an id
+        // that is not the service's 16-character form.
+        const full: Required<TokenEvent> = {
           id: "e-full",
           type: "token.delivered",
           atMs: T0 + 2,
@@ -620,6 +622,16 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           recipient: "guardian",
           reason: "superseded",
           attemptsLeft: 4,
+          providerFailures: 3,
+          dependentId: "dependent-1",
+          deliveryId: "delivery-1",
+          mode: "background",
+          deadlineAtMs: T0 + 60_000,
+          durationMs: 250,
+          providerMessageId: "wamid.HBgL-1",
+          deliveryStatus: "failed",
+          provider: "whatsapp",
+          providerCode: "131026",
         };
         await store.appendEvent(event("e-1", T0));
         await store.appendEvent(event("e-3", T0 + 5));
@@ -629,7 +641,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         await store.appendEvent(event("other", T0 + 9, { beneficiaryId: "beneficiary-2" }));
         const list = await store.listEvents("beneficiary-1", { limit: 100 });
         expect(list.map((e) => e.id)).toEqual(["e-3", "e-2b", "e-2a", "e-full", "e-1"]);
-        expect(list[3]).toEqual(full);
+        expect(list[3], "an event with every field, read back").toEqual(full);
         expect(list[0]).toEqual(event("e-3", T0 + 5));
         expect((await store.listEvents("beneficiary-2", { limit: 10 })).map((e) => e.id)).toEqual(["other"]);
         expect(await store.listEvents("nobody", { limit: 10 })).toEqual([]);
