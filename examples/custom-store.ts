@@ -3,7 +3,8 @@
  *
  * `KeyValueTokenStore` keeps everything as JSON text in one `Map<string, string>`, the shape of a simple
  * key-value service. Each method runs in one synchronous section (no `await` between its read and its write),
- * which is what makes it atomic in one process. `checkKeyValueStore(test)` is the whole wiring a store author
+ * which is what makes it atomic in one process. It implements one optional step, `verifyStep`, to show the
+ * second form of the port: the kit checks it against the service's composition of the fine-grained methods. `checkKeyValueStore(test)` is the whole wiring a store author
  * needs; `test/examples/custom-store.test.ts` runs it under vitest, and `npx tsx examples/custom-store.ts` runs
  * it with the tiny runner at the bottom (the kit takes any runner).
  *
@@ -20,13 +21,17 @@ import type {
   StoredToken,
   TokenEvent,
   TokenStore,
+  TokenStoreSteps,
+  VerifyStepInput,
+  VerifyStepResult,
 } from "../src/index.js";
+import { rateLimitKeys, verifyStepEvents } from "../src/index.js";
 import { type ConformanceRunner, runStoreConformance } from "../src/testing/index.js";
 
 type Stored = { events: { seq: number; event: TokenEvent }[]; seq: number };
 
 /** A store over a string key-value map (a stand-in for any KV service with per-key JSON values). */
-export class KeyValueTokenStore implements TokenStore {
+export class KeyValueTokenStore implements TokenStore, TokenStoreSteps {
   constructor(
     private readonly kv: Map<string, string> = new Map(),
     private readonly eventRetentionMs = 365 * 86_400_000,
@@ -52,6 +57,10 @@ export class KeyValueTokenStore implements TokenStore {
   }
 
   async attempt(input: AttemptInput): Promise<AttemptResult> {
+    return this.attemptNow(input);
+  }
+
+  private attemptNow(input: AttemptInput): AttemptResult {
     const t = this.read<StoredToken>(`token/${input.guideId}`);
     if (!t) return { outcome: "not_found" };
     if (t.status === "revoked" || t.status === "consumed") return { outcome: t.status, token: t };
@@ -92,6 +101,10 @@ export class KeyValueTokenStore implements TokenStore {
   }
 
   async increment(key: string, windowMs: number, nowMs: number): Promise<CounterState> {
+    return this.incrementNow(key, windowMs, nowMs);
+  }
+
+  private incrementNow(key: string, windowMs: number, nowMs: number): CounterState {
     const c = this.read<CounterState>(`counter/${key}`);
     const next =
       c && nowMs < c.resetAtMs ? { ...c, count: c.count + 1 } : { count: 1, resetAtMs: nowMs + windowMs };
@@ -128,9 +141,33 @@ export class KeyValueTokenStore implements TokenStore {
   }
 
   async appendEvent(event: TokenEvent): Promise<void> {
+    this.appendNow(event);
+  }
+
+  private appendNow(event: TokenEvent): void {
     const log = this.read<Stored>(`events/${event.beneficiaryId}`) ?? { events: [], seq: 0 };
     log.events.push({ seq: ++log.seq, event });
     this.write(`events/${event.beneficiaryId}`, log);
+  }
+
+  /**
+   * The optional verify step (`TokenStoreSteps.verifyStep`): the attempt, the failure counter and the events
+   * in one synchronous section, so a verification is one call to the store and no event can be missing after
+   * a consumed token. Without it the service composes `attempt`, `increment` and `appendEvent` itself.
+   */
+  async verifyStep(input: VerifyStepInput): Promise<VerifyStepResult> {
+    const attempt = this.attemptNow(input);
+    let providerFailures: number | undefined;
+    if (attempt.outcome === "mismatch") {
+      const key = rateLimitKeys.failures(attempt.token.beneficiaryId);
+      this.incrementNow(key, input.failureWindowMs, input.nowMs);
+    } else if (attempt.outcome === "wrong_provider") {
+      const { key, windowMs } = input.providerFailures;
+      providerFailures = this.incrementNow(key, windowMs, input.nowMs).count;
+    }
+    const events = verifyStepEvents(input, attempt, providerFailures);
+    for (const event of events) this.appendNow(event);
+    return { attempt, events };
   }
 
   async listEvents(beneficiaryId: string, options: ListEventsOptions): Promise<TokenEvent[]> {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { argObject } from "../_internal/args.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { NewToken, TokenStore } from "../ports/store.js";
@@ -40,8 +41,17 @@ const T0 = 1_790_000_000_000;
 const MINUTE = 60_000;
 const WINDOW = 24 * 60 * MINUTE;
 
-/** The store with only its fine-grained methods: the service composes every step on it. */
+/**
+ * The store with only its fine-grained methods: a service given it composes every step, as it does for a
+ * store that has none. For comparing a store's steps with the composed form.
+ *
+ * @example
+ * ```ts
+ * const composed = createTokenService({ store: withoutSteps(store), notifier, pepper });
+ * ```
+ */
 export function withoutSteps(store: TokenStore): TokenStore {
+  argObject(store, "store");
   const plain: Record<string, unknown> = {};
   const methods = [
     "save",

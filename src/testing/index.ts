@@ -25,6 +25,7 @@ export {
   MemoryTokenStore,
   type MemoryTokenStoreOptions,
 } from "../adapters/memory.js";
+export { withoutSteps } from "./_step-conformance.js";
 export * from "./expect.js";
 export * from "./failing-store.js";
 export {
