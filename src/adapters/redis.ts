@@ -24,12 +24,9 @@
  * @module
  */
 
-import { sha1 } from "@noble/hashes/legacy.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { argOptions } from "../_internal/args.js";
 import { ConfigError, StoreUnavailableError } from "../errors.js";
 import type { TokenEvent } from "../ports/events.js";
-import type { Channel } from "../ports/notifier.js";
 import type {
   AppSecretRecord,
   AttemptInput,
@@ -39,9 +36,23 @@ import type {
   NewToken,
   PurgeResult,
   StoredToken,
-  TokenStatus,
   TokenStore,
 } from "../ports/store.js";
+import type {
+  AppVerifyBeginInput,
+  AppVerifyBeginResult,
+  AppVerifyFinishInput,
+  AppVerifyFinishResult,
+  IssueStepInput,
+  IssueStepResult,
+  TokenStoreSteps,
+  VerifyStepInput,
+  VerifyStepResult,
+} from "../ports/store-steps.js";
+import { ownedKey, tagOf } from "./_redis-keys.js";
+import { SCRIPTS, type Script } from "./_redis-scripts.js";
+import * as steps from "./_redis-steps.js";
+import { parseToken, tokenFields } from "./_redis-token.js";
 
 /** An ioredis client (`Redis` or `Cluster`): anything with `call(command, ...args)`. */
 export interface IoRedisLikeClient {
@@ -125,245 +136,7 @@ export interface RedisTokenStoreOptions {
 const DAY_MS = 86_400_000;
 const PREFIX_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-type Kind = "t" | "c" | "o" | "s" | "ez" | "eh";
-
-// A token is a hash: 'd' the immutable fields as a JSON array (what the client reads back), 's' status, 'a' attempts,
-// and the fields the scripts compare: 'i' tokenId, 'e' expiresAtMs, 'p' providerId, 'h' codeHash, 'm' maxAttempts;
-// 'ph' and 'pe' the codeHash and expiresAtMs of the token it superseded while that one was live (absent otherwise).
-// Scripts return {d, s, a} rather than HGETALL: converting a whole hash to Lua and back costs more than the rest.
-
-// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
-const SAVE_LUA = `
-local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e', 'h')
-local superseded = {}
-local live = cur[1] and cur[2] == 'active' and tonumber(cur[3]) > tonumber(ARGV[2])
-if live then superseded[1] = cur[1] end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-if live then redis.call('HSET', KEYS[1], 'ph', cur[4], 'pe', cur[3]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return superseded
-`;
-
-// KEYS[1] token hash. ARGV[1] providerId, ARGV[2] candidateHash, ARGV[3] nowMs.
-// Returns {outcome} or {outcome, attemptsLeft (-1 when not applicable), d, status, attempts} after the step.
-const ATTEMPT_LUA = `
-local t = redis.call('HMGET', KEYS[1], 's', 'e', 'p', 'h', 'm', 'a', 'd', 'ph', 'pe')
-local status = t[1]
-if not status then return {'not_found'} end
-local attempts = tonumber(t[6])
-local outcome
-local left = -1
-if status == 'revoked' or status == 'consumed' then
-  outcome = status
-elseif tonumber(ARGV[3]) >= tonumber(t[2]) then
-  outcome = 'expired'
-elseif status == 'locked' then
-  outcome = 'locked'
-else
-  if t[3] ~= ARGV[1] then outcome = 'wrong_provider'
-  elseif t[4] ~= ARGV[2] then
-    if t[8] and t[8] == ARGV[2] and tonumber(ARGV[3]) < tonumber(t[9]) then outcome = 'superseded'
-    else outcome = 'mismatch' end
-  else outcome = 'ok' end
-  if outcome == 'superseded' then
-    -- the previous code, arriving late: nothing is counted
-  elseif outcome == 'ok' then
-    status = 'consumed'
-    redis.call('HSET', KEYS[1], 's', status)
-  else
-    attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
-    local max = tonumber(t[5])
-    if attempts >= max then
-      status = 'locked'
-      redis.call('HSET', KEYS[1], 's', status)
-      left = 0
-    else
-      left = max - attempts
-    end
-  end
-end
-return {outcome, left, t[7], status, attempts}
-`;
-
-// KEYS[1] token hash. ARGV[1] nowMs. Returns {d, status, attempts} as before the revocation, or nil.
-const REVOKE_LUA = `
-local t = redis.call('HMGET', KEYS[1], 's', 'e', 'd', 'a')
-if t[1] ~= 'active' or tonumber(ARGV[1]) >= tonumber(t[2]) then return false end
-redis.call('HSET', KEYS[1], 's', 'revoked')
-return {t[3], t[1], t[4]}
-`;
-
-// KEYS[1] counter hash. ARGV[1] windowMs, ARGV[2] nowMs. Returns {count, resetAtMs}. The TTL is set when a
-// window starts (windowMs) and never shortened, so a caller's clock running ahead of Redis' cannot drop a live window.
-const INCREMENT_LUA = `
-local now = tonumber(ARGV[2])
-local c = redis.call('HMGET', KEYS[1], 'count', 'resetAtMs')
-local count
-local reset
-if c[1] and tonumber(c[2]) > now then
-  count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-  reset = tonumber(c[2])
-else
-  count = 1
-  reset = now + tonumber(ARGV[1])
-  redis.call('HSET', KEYS[1], 'count', 1, 'resetAtMs', string.format('%.0f', reset))
-  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(1, reset - now)))
-end
-return {count, string.format('%.0f', reset)}
-`;
-
-// KEYS[1] counter hash. ARGV[1] nowMs. Takes one hit back in the current window (not below 0).
-const DECREMENT_LUA = `
-local c = redis.call('HMGET', KEYS[1], 'count', 'resetAtMs')
-if not c[1] or tonumber(c[2]) <= tonumber(ARGV[1]) then return {0, '0'} end
-local count = tonumber(c[1])
-if count > 0 then count = redis.call('HINCRBY', KEYS[1], 'count', -1) end
-return {count, c[2]}
-`;
-
-// KEYS[1] claim string. ARGV[1] expiresAtMs, ARGV[2] nowMs. Returns 1 for the first claim, 0 otherwise.
-const CLAIM_LUA = `
-local e = redis.call('GET', KEYS[1])
-local now = tonumber(ARGV[2])
-if e and tonumber(e) > now then return 0 end
-local ttl = tonumber(ARGV[1]) - now
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', string.format('%.0f', ttl))
-else
-  redis.call('DEL', KEYS[1])
-end
-return 1
-`;
-
-// Shared by append and purge: removes from the log every entry older than ARGV cutoff and the oldest beyond
-// the cap. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id, 'i:<id>' -> seq.
-const TRIM_LUA_FN = `
-local function trim(z, h, cutoff, cap)
-  local old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff)
-  local over = redis.call('ZCARD', z) - old - cap
-  if over < 0 then over = 0 end
-  local n = old + over
-  if n == 0 then return 0 end
-  local victims = redis.call('ZRANGE', z, 0, n - 1)
-  for _, m in ipairs(victims) do
-    local id = redis.call('HGET', h, 'd:' .. m)
-    if id and redis.call('HGET', h, 'i:' .. id) == m then redis.call('HDEL', h, 'i:' .. id) end
-    redis.call('HDEL', h, 'e:' .. m, 'd:' .. m)
-  end
-  redis.call('ZREMRANGEBYRANK', z, 0, n - 1)
-  if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
-  return n
-end
-`;
-
-// KEYS[1] zset, KEYS[2] hash. ARGV[1] id, ARGV[2] atMs, ARGV[3] JSON, ARGV[4] cap, ARGV[5] retentionMs.
-const APPEND_LUA = `${TRIM_LUA_FN}
-local seq = redis.call('HINCRBY', KEYS[2], '#seq', 1)
-local m = string.format('%016d', seq)
-redis.call('ZADD', KEYS[1], ARGV[2], m)
-redis.call('HSET', KEYS[2], 'e:' .. m, ARGV[3], 'd:' .. m, ARGV[1], 'i:' .. ARGV[1], m)
-local at = tonumber(ARGV[2])
-local retention = tonumber(ARGV[5])
-trim(KEYS[1], KEYS[2], string.format('%.0f', at - retention), tonumber(ARGV[4]))
-local newest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local ttl = retention
-if newest[2] and tonumber(newest[2]) > at then ttl = ttl + tonumber(newest[2]) - at end
-if ttl < 1 then ttl = 1 end
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
-redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ttl))
-return 1
-`;
-
-// KEYS[1] zset, KEYS[2] hash. ARGV[1] limit, ARGV[2] '1' when a cursor is given, ARGV[3] cursor id.
-const LIST_LUA = `
-local start = 0
-if ARGV[2] == '1' then
-  local m = redis.call('HGET', KEYS[2], 'i:' .. ARGV[3])
-  if not m then return {} end
-  local r = redis.call('ZREVRANK', KEYS[1], m)
-  if not r then return {} end
-  start = r + 1
-end
-local ms = redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[1]) - 1)
-local out = {}
-for i, m in ipairs(ms) do out[i] = redis.call('HGET', KEYS[2], 'e:' .. m) end
-return out
-`;
-
-// Purge, one key at a time. KEYS[1] the key. ARGV[1] nowMs. Returns 1 when it deleted the key.
-const PURGE_TOKEN_LUA = `
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
-return 0
-`;
-const PURGE_COUNTER_LUA = `
-local e = redis.call('HGET', KEYS[1], 'resetAtMs')
-if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
-return 0
-`;
-const PURGE_CLAIM_LUA = `
-local e = redis.call('GET', KEYS[1])
-if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
-return 0
-`;
-// KEYS[1] zset, KEYS[2] hash. ARGV[1] cutoff (events with atMs < cutoff go), ARGV[2] cap.
-const PURGE_EVENTS_LUA = `${TRIM_LUA_FN}
-return trim(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
-`;
-
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: bytesToHex(sha1(utf8ToBytes(source))) };
-}
-
-const SCRIPTS = {
-  save: script(SAVE_LUA),
-  attempt: script(ATTEMPT_LUA),
-  revoke: script(REVOKE_LUA),
-  increment: script(INCREMENT_LUA),
-  decrement: script(DECREMENT_LUA),
-  claim: script(CLAIM_LUA),
-  append: script(APPEND_LUA),
-  list: script(LIST_LUA),
-  purgeToken: script(PURGE_TOKEN_LUA),
-  purgeCounter: script(PURGE_COUNTER_LUA),
-  purgeClaim: script(PURGE_CLAIM_LUA),
-  purgeEvents: script(PURGE_EVENTS_LUA),
-} as const;
-
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/** base64url (no padding) of the UTF-8 bytes of `text`: no braces, colons or glob characters. */
-const PLAIN_ID = /^[A-Za-z0-9._-]{1,200}$/;
-
-/**
- * The hash tag of an id: `=<id>` for ids of letters, digits, `.`, `_`, `-` (readable keys), otherwise `_` and
- * the base64url of its UTF-8 bytes. `=` is not a base64url character, so the two forms never collide, and
- * neither holds a brace, a colon or a glob character.
- */
-function tagOf(id: string): string {
-  return PLAIN_ID.test(id) ? `=${id}` : `_${encodeId(id)}`;
-}
-
-function encodeId(text: string): string {
-  const bytes = utf8ToBytes(text);
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const b0 = bytes[i]!;
-    const b1 = bytes[i + 1];
-    const b2 = bytes[i + 2];
-    out += B64URL[b0 >> 2]!;
-    out += B64URL[((b0 & 3) << 4) | ((b1 ?? 0) >> 4)]!;
-    if (b1 !== undefined) out += B64URL[((b1 & 15) << 2) | ((b2 ?? 0) >> 6)]!;
-    if (b2 !== undefined) out += B64URL[b2 & 63]!;
-  }
-  return out;
-}
+type Kind = "t" | "s" | "ez" | "eh";
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");
@@ -400,7 +173,7 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  * const tokens = createTokenService({ store, notifier, pepper });
  * ```
  */
-export class RedisTokenStore implements TokenStore {
+export class RedisTokenStore implements TokenStore, TokenStoreSteps {
   readonly #send: Send;
   /** One `Send` per node to `SCAN`: the server itself, or every master of a cluster. */
   readonly #masters: () => Promise<Array<(args: string[]) => Promise<unknown>>>;
@@ -408,6 +181,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #eventRetentionMs: number;
   readonly #maxEvents: number;
   readonly #tokenRetentionMs: number;
+  readonly #steps: steps.RedisStepHost;
 
   /** @param options - the client and the key layout; see {@link RedisTokenStoreOptions} */
   constructor(options: RedisTokenStoreOptions) {
@@ -415,11 +189,13 @@ export class RedisTokenStore implements TokenStore {
     const client = options.client as
       | Partial<IoRedisClusterLike & NodeRedisLikeClient & Omit<NodeRedisClusterLike, "sendCommand">>
       | undefined;
+    let split = false;
     const ioSend = (c: IoRedisLikeClient) => (args: string[]) => c.call(args[0]!, ...args.slice(1));
     if (client && typeof client.call === "function") {
       // ioredis (server or Cluster): the driver finds the keys of each command, EVALSHA included
       this.#send = ioSend(client as IoRedisLikeClient);
       const cluster = client as Partial<IoRedisClusterLike>;
+      split = typeof cluster.nodes === "function";
       this.#masters =
         typeof cluster.nodes === "function"
           ? async () => (cluster as IoRedisClusterLike).nodes("master").map(ioSend)
@@ -427,6 +203,7 @@ export class RedisTokenStore implements TokenStore {
     } else if (client && typeof client.sendCommand === "function" && Array.isArray(client.masters)) {
       // node-redis cluster: routed by the key we name
       const c = client as unknown as NodeRedisClusterLike;
+      split = true;
       this.#send = (args, key) => c.sendCommand(key, false, args);
       this.#masters = () =>
         Promise.all(
@@ -452,6 +229,37 @@ export class RedisTokenStore implements TokenStore {
     this.#eventRetentionMs = positiveInt(options.eventRetentionMs, 365 * DAY_MS, "eventRetentionMs");
     this.#maxEvents = positiveInt(options.maxEventsPerBeneficiary, 1000, "maxEventsPerBeneficiary");
     this.#tokenRetentionMs = positiveInt(options.tokenRetentionMs, DAY_MS, "tokenRetentionMs", true);
+    this.#steps = {
+      split,
+      prefix,
+      maxEvents: this.#maxEvents,
+      eventRetentionMs: this.#eventRetentionMs,
+      tokenRetentionMs: this.#tokenRetentionMs,
+      eval: (op, s, keys, args) => this.#eval(op, s, keys, args),
+      key: (kind, id) => this.#key(kind, id),
+      owned: (kind, key) => ownedKey(prefix, kind, key),
+      store: this,
+    };
+  }
+
+  /** The limits of an issue, the save that supersedes and the issue's events (see the round trips above). */
+  issueStep(input: IssueStepInput): Promise<IssueStepResult> {
+    return steps.issueStep(this.#steps, input);
+  }
+
+  /** The attempt, the failure counters, the lock and the events of a verification (see the round trips above). */
+  verifyStep(input: VerifyStepInput): Promise<VerifyStepResult> {
+    return steps.verifyStep(this.#steps, input);
+  }
+
+  /** The app-mode reservation, the guide's app attempts and the secret: one script. */
+  appVerifyBegin(input: AppVerifyBeginInput): Promise<AppVerifyBeginResult> {
+    return steps.appVerifyBegin(this.#steps, input);
+  }
+
+  /** The settlement of an app-mode reservation, the step's claim and the events: one script. */
+  appVerifyFinish(input: AppVerifyFinishInput): Promise<AppVerifyFinishResult> {
+    return steps.appVerifyFinish(this.#steps, input);
   }
 
   #key(kind: Kind, id: string): string {
@@ -485,40 +293,11 @@ export class RedisTokenStore implements TokenStore {
 
   async save(token: NewToken): Promise<{ superseded: string[] }> {
     const ttlMs = Math.max(1, Math.ceil(token.expiresAtMs - token.issuedAtMs + this.#tokenRetentionMs));
-    const data: TokenData = [
-      token.tokenId,
-      token.guideId,
-      token.providerId,
-      token.beneficiaryId,
-      token.codeHash,
-      token.issuedAtMs,
-      token.expiresAtMs,
-      token.maxAttempts,
-      token.channel,
-    ];
-    const fields = [
-      "d",
-      JSON.stringify(data),
-      "s",
-      "active",
-      "a",
-      "0",
-      "i",
-      token.tokenId,
-      "e",
-      String(token.expiresAtMs),
-      "p",
-      token.providerId,
-      "h",
-      token.codeHash,
-      "m",
-      String(token.maxAttempts),
-    ];
     const reply = await this.#eval(
       "save",
       SCRIPTS.save,
       [this.#key("t", token.guideId)],
-      [String(ttlMs), String(token.issuedAtMs), ...fields],
+      [String(ttlMs), String(token.issuedAtMs), ...tokenFields(token)],
     );
     if (!Array.isArray(reply)) throw fail("save");
     return { superseded: reply.map(String) };
@@ -531,25 +310,7 @@ export class RedisTokenStore implements TokenStore {
       [this.#key("t", input.guideId)],
       [input.providerId, input.candidateHash, String(input.nowMs)],
     );
-    if (!Array.isArray(reply)) throw fail("attempt");
-    const outcome = String(reply[0]);
-    if (outcome === "not_found") return { outcome };
-    const token = parseToken(reply[2], reply[3], reply[4]);
-    if (!token) throw fail("attempt");
-    switch (outcome) {
-      case "mismatch":
-      case "wrong_provider":
-        return { outcome, token, attemptsLeft: Number(reply[1]) };
-      case "ok":
-      case "expired":
-      case "consumed":
-      case "revoked":
-      case "locked":
-      case "superseded":
-        return { outcome, token };
-      default:
-        throw fail("attempt");
-    }
+    return steps.attemptOf("attempt", reply);
   }
 
   async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
@@ -573,7 +334,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.#eval(
       "increment",
       SCRIPTS.increment,
-      [this.#key("c", key)],
+      [ownedKey(this.#prefix, "c", key)],
       [String(windowMs), String(nowMs)],
     );
     if (!Array.isArray(reply)) throw fail("increment");
@@ -581,13 +342,23 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async decrement(key: string, nowMs: number): Promise<CounterState> {
-    const reply = await this.#eval("decrement", SCRIPTS.decrement, [this.#key("c", key)], [String(nowMs)]);
+    const reply = await this.#eval(
+      "decrement",
+      SCRIPTS.decrement,
+      [ownedKey(this.#prefix, "c", key)],
+      [String(nowMs)],
+    );
     if (!Array.isArray(reply)) throw fail("decrement");
     return { count: Number(reply[0]), resetAtMs: Number(reply[1]) };
   }
 
   async peek(key: string, nowMs: number): Promise<CounterState> {
-    const reply = await this.#command("peek", ["HMGET", this.#key("c", key), "count", "resetAtMs"]);
+    const reply = await this.#command("peek", [
+      "HMGET",
+      ownedKey(this.#prefix, "c", key),
+      "count",
+      "resetAtMs",
+    ]);
     if (!Array.isArray(reply)) throw fail("peek");
     const [count, resetAtMs] = reply as unknown[];
     if (count === null || count === undefined || resetAtMs === null || resetAtMs === undefined) {
@@ -601,7 +372,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.#eval(
       "claimOnce",
       SCRIPTS.claim,
-      [this.#key("o", key)],
+      [ownedKey(this.#prefix, "o", key)],
       [String(expiresAtMs), String(nowMs)],
     );
     return Number(reply) === 1;
@@ -697,7 +468,7 @@ export class RedisTokenStore implements TokenStore {
     return { tokens, events };
   }
 
-  async #sweep(kind: Kind, each: (key: string) => Promise<void>): Promise<void> {
+  async #sweep(kind: Kind | "c" | "o", each: (key: string) => Promise<void>): Promise<void> {
     let nodes: Array<(args: string[]) => Promise<unknown>>;
     try {
       nodes = await this.#masters();
@@ -730,43 +501,4 @@ function positiveInt(value: number | undefined, fallback: number, name: string, 
     });
   }
   return value;
-}
-
-const STATUSES: readonly string[] = ["active", "consumed", "revoked", "locked"];
-
-/** The immutable fields of a token, stored as a JSON array in field `d` (compact: it is read on every attempt). */
-type TokenData = [
-  tokenId: string,
-  guideId: string,
-  providerId: string,
-  beneficiaryId: string,
-  codeHash: string,
-  issuedAtMs: number,
-  expiresAtMs: number,
-  maxAttempts: number,
-  channel: Channel,
-];
-
-function parseToken(data: unknown, status: unknown, attempts: unknown): StoredToken | undefined {
-  if (typeof data !== "string" || typeof status !== "string" || !STATUSES.includes(status)) return undefined;
-  let d: TokenData;
-  try {
-    d = JSON.parse(data) as TokenData;
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(d) || d.length !== 9) return undefined;
-  return {
-    tokenId: d[0],
-    guideId: d[1],
-    providerId: d[2],
-    beneficiaryId: d[3],
-    codeHash: d[4],
-    issuedAtMs: d[5],
-    expiresAtMs: d[6],
-    maxAttempts: d[7],
-    attempts: Number(attempts),
-    status: status as TokenStatus,
-    channel: d[8],
-  };
 }

@@ -46,6 +46,14 @@ function counting(store: TokenStore): { store: TokenStore; evaluated: () => numb
           return value.apply(target, args);
         };
       }
+      // a store with the app step reads the secret inside it: a "compare" answer is one secret read
+      if (prop === "appVerifyBegin") {
+        return async (...args: unknown[]) => {
+          const begun = await value.apply(target, args);
+          if (begun.outcome === "compare") reads++;
+          return begun;
+        };
+      }
       return value.bind(target);
     },
   });

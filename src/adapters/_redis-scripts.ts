@@ -1,0 +1,449 @@
+/**
+ * The Lua scripts of `RedisTokenStore` (internal). The fine-grained operations and the intent-level steps
+ * share their pieces (the attempt's judgement, the counters, the claim, the event append), so the two forms
+ * cannot drift apart.
+ *
+ * A token is a hash: `d` the immutable fields as a JSON array (what the client reads back), `s` status, `a`
+ * attempts, and the fields the scripts compare: `i` tokenId, `e` expiresAtMs, `p` providerId, `h` codeHash,
+ * `m` maxAttempts; `ph` and `pe` the codeHash and expiresAtMs of the token it superseded while that one was
+ * live (absent otherwise); `b` the hash tag of its beneficiary (absent on tokens saved before the steps), so
+ * a verify step on one server reaches the beneficiary's failures and events in the same script. Scripts
+ * return `{d, s, a}` rather than HGETALL: converting a whole hash to Lua and back costs more than the rest.
+ *
+ * @module
+ */
+import { sha1 } from "@noble/hashes/legacy.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
+/** A script and its SHA-1 (for `EVALSHA`). */
+export interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: bytesToHex(sha1(utf8ToBytes(source))) };
+}
+
+// Fixed-window counters. incr: the TTL is set when a window starts (windowMs) and never shortened, so a caller's
+// clock running ahead of Redis' cannot drop a live window. decr: one hit back in the current window, not below 0.
+const COUNTER_FNS = `
+local function incr(k, win, now)
+  local c = redis.call('HMGET', k, 'count', 'resetAtMs')
+  if c[1] and tonumber(c[2]) > now then
+    return redis.call('HINCRBY', k, 'count', 1), tonumber(c[2])
+  end
+  local reset = now + win
+  redis.call('HSET', k, 'count', 1, 'resetAtMs', string.format('%.0f', reset))
+  redis.call('PEXPIRE', k, string.format('%.0f', math.max(1, reset - now)))
+  return 1, reset
+end
+local function decr(k, now)
+  local c = redis.call('HMGET', k, 'count', 'resetAtMs')
+  if not c[1] or tonumber(c[2]) <= now then return 0, '0' end
+  local count = tonumber(c[1])
+  if count > 0 then count = redis.call('HINCRBY', k, 'count', -1) end
+  return count, c[2]
+end
+local function peek(k, now)
+  local c = redis.call('HMGET', k, 'count', 'resetAtMs')
+  if c[1] and c[2] and tonumber(c[2]) > now then return tonumber(c[1]), tonumber(c[2]) end
+  return 0, 0
+end
+`;
+
+// Set-if-absent with expiry: true for the first claim.
+const CLAIM_FN = `
+local function claim(k, expires, now)
+  local e = redis.call('GET', k)
+  if e and tonumber(e) > now then return false end
+  local ttl = tonumber(expires) - now
+  if ttl > 0 then
+    redis.call('SET', k, expires, 'PX', string.format('%.0f', ttl))
+  else
+    redis.call('DEL', k)
+  end
+  return true
+end
+`;
+
+// The event log: removes every entry older than the cutoff and the oldest beyond the cap; append adds one event
+// (its JSON exactly as given) and trims. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id,
+// 'i:<id>' -> seq.
+const EVENT_FNS = `
+local function trim(z, h, cutoff, cap)
+  local old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff)
+  local over = redis.call('ZCARD', z) - old - cap
+  if over < 0 then over = 0 end
+  local n = old + over
+  if n == 0 then return 0 end
+  local victims = redis.call('ZRANGE', z, 0, n - 1)
+  for _, m in ipairs(victims) do
+    local id = redis.call('HGET', h, 'd:' .. m)
+    if id and redis.call('HGET', h, 'i:' .. id) == m then redis.call('HDEL', h, 'i:' .. id) end
+    redis.call('HDEL', h, 'e:' .. m, 'd:' .. m)
+  end
+  redis.call('ZREMRANGEBYRANK', z, 0, n - 1)
+  if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
+  return n
+end
+local function append(z, h, id, at, json, cap, retention)
+  local seq = redis.call('HINCRBY', h, '#seq', 1)
+  local m = string.format('%016d', seq)
+  redis.call('ZADD', z, at, m)
+  redis.call('HSET', h, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+  local atn = tonumber(at)
+  trim(z, h, string.format('%.0f', atn - retention), cap)
+  local newest = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+  local ttl = retention
+  if newest[2] and tonumber(newest[2]) > atn then ttl = ttl + tonumber(newest[2]) - atn end
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', z, string.format('%.0f', ttl))
+  redis.call('PEXPIRE', h, string.format('%.0f', ttl))
+end
+`;
+
+// A token's check (see AttemptResult), without writing: judge reads the HMGET below and answers the outcome,
+// attemptsLeft (-1 when not applicable), the status and the attempts after the step; settle writes them.
+const TOKEN_FIELDS = `'s', 'e', 'p', 'h', 'm', 'a', 'd', 'ph', 'pe', 'b'`;
+const ATTEMPT_FNS = `
+local function judge(t, provider, cand, now)
+  local status = t[1]
+  if not status then return 'not_found', -1 end
+  local attempts = tonumber(t[6])
+  local left = -1
+  local outcome
+  if status == 'revoked' or status == 'consumed' then
+    outcome = status
+  elseif now >= tonumber(t[2]) then
+    outcome = 'expired'
+  elseif status == 'locked' then
+    outcome = 'locked'
+  else
+    if t[3] ~= provider then outcome = 'wrong_provider'
+    elseif t[4] ~= cand then
+      if t[8] and t[8] == cand and now < tonumber(t[9]) then outcome = 'superseded'
+      else outcome = 'mismatch' end
+    else outcome = 'ok' end
+    if outcome == 'ok' then
+      status = 'consumed'
+    elseif outcome ~= 'superseded' then
+      -- the previous code, arriving late (superseded), is not counted
+      attempts = attempts + 1
+      local max = tonumber(t[5])
+      if attempts >= max then
+        status = 'locked'
+        left = 0
+      else
+        left = max - attempts
+      end
+    end
+  end
+  return outcome, left, status, attempts
+end
+local function settle(k, outcome, status)
+  if outcome == 'ok' then
+    redis.call('HSET', k, 's', status)
+  elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
+    redis.call('HINCRBY', k, 'a', 1)
+    if status == 'locked' then redis.call('HSET', k, 's', status) end
+  end
+end
+`;
+
+// The JSON texts of the elements of a JSON array of strings and numbers (the token's 'd', as JSON.stringify
+// wrote it): each string keeps its exact escaping, so events built from them read back as the client wrote them.
+const ITEMS_FN = `
+local function items(d)
+  local out = {}
+  local i = 2
+  local n = #d
+  while i < n do
+    if string.sub(d, i, i) == '"' then
+      local j = i + 1
+      while true do
+        local k = string.find(d, '["\\\\]', j)
+        if string.sub(d, k, k) == '\\\\' then j = k + 2 else j = k break end
+      end
+      out[#out + 1] = string.sub(d, i, j)
+      i = j + 2
+    else
+      local j = string.find(d, '[,%]]', i)
+      out[#out + 1] = string.sub(d, i, j - 1)
+      i = j + 1
+    end
+  end
+  return out
+end
+`;
+
+// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
+const SAVE_FN = `
+local function save(k, ttl, issued, fields)
+  local cur = redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
+  local live = cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+  redis.call('DEL', k)
+  redis.call('HSET', k, unpack(fields))
+  if live then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
+  redis.call('PEXPIRE', k, ttl)
+  if live then return cur[1], cur[5] end
+  return nil, nil
+end
+`;
+const SAVE_LUA = `${SAVE_FN}
+local superseded = save(KEYS[1], ARGV[1], tonumber(ARGV[2]), {unpack(ARGV, 3)})
+if superseded then return {superseded} end
+return {}
+`;
+
+// KEYS[1] token hash. ARGV[1] providerId, ARGV[2] candidateHash, ARGV[3] nowMs.
+// Returns {outcome} or {outcome, attemptsLeft (-1 when not applicable), d, status, attempts} after the step.
+const ATTEMPT_LUA = `${ATTEMPT_FNS}
+local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS})
+local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], tonumber(ARGV[3]))
+if outcome == 'not_found' then return {outcome} end
+settle(KEYS[1], outcome, status)
+return {outcome, left, t[7], status, attempts}
+`;
+
+// KEYS[1] token hash. ARGV[1] nowMs. Returns {d, status, attempts} as before the revocation, or nil.
+const REVOKE_LUA = `
+local t = redis.call('HMGET', KEYS[1], 's', 'e', 'd', 'a')
+if t[1] ~= 'active' or tonumber(ARGV[1]) >= tonumber(t[2]) then return false end
+redis.call('HSET', KEYS[1], 's', 'revoked')
+return {t[3], t[1], t[4]}
+`;
+
+// KEYS[1] counter hash. ARGV[1] windowMs, ARGV[2] nowMs. Returns {count, resetAtMs}.
+const INCREMENT_LUA = `${COUNTER_FNS}
+local count, reset = incr(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {count, string.format('%.0f', reset)}
+`;
+
+// KEYS[1] counter hash. ARGV[1] nowMs. Takes one hit back in the current window (not below 0).
+const DECREMENT_LUA = `${COUNTER_FNS}
+local count, reset = decr(KEYS[1], tonumber(ARGV[1]))
+return {count, reset}
+`;
+
+// KEYS[1] claim string. ARGV[1] expiresAtMs, ARGV[2] nowMs. Returns 1 for the first claim, 0 otherwise.
+const CLAIM_LUA = `${CLAIM_FN}
+if claim(KEYS[1], ARGV[1], tonumber(ARGV[2])) then return 1 end
+return 0
+`;
+
+// KEYS[1] zset, KEYS[2] hash. ARGV[1] id, ARGV[2] atMs, ARGV[3] JSON, ARGV[4] cap, ARGV[5] retentionMs.
+const APPEND_LUA = `${EVENT_FNS}
+append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+return 1
+`;
+
+// Events, and optionally one counter hit first. ARGV[1] '1' when KEYS[1] is a counter to hit, ARGV[2] its
+// windowMs, ARGV[3] nowMs, ARGV[4] cap, ARGV[5] retentionMs, then (id, atMs, JSON) per event; KEYS: the
+// counter (when hit), then (zset, hash) per event.
+const EVENTS_LUA = `${COUNTER_FNS}${EVENT_FNS}
+local ki = 1
+if ARGV[1] == '1' then
+  incr(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+  ki = 2
+end
+local cap = tonumber(ARGV[4])
+local retention = tonumber(ARGV[5])
+for a = 6, #ARGV, 3 do
+  append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
+  ki = ki + 2
+end
+return 1
+`;
+
+// The issue step. KEYS: token, sends, [failures when ARGV[1] = '1'], [cooldown when ARGV[2] = '1'], then (zset,
+// hash) of the revocation's log and of each issued event's. ARGV[3] nowMs (issuedAtMs), ARGV[4] failures max,
+// ARGV[5] cooldown max, ARGV[6] cooldown windowMs, ARGV[7] sends max, ARGV[8] sends windowMs, ARGV[9] token
+// ttl, ARGV[10] cap, ARGV[11] retentionMs, ARGV[12] '1' when the events are appended here, ARGV[13]/[14] the
+// revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] the number F of
+// token fields, then the F fields (name/value pairs), then (id, atMs, JSON) per issued event.
+// Returns {refusal, resetAtMs} or {'saved', supersededId or false}. Every check comes before any write.
+const ISSUE_LUA = `${COUNTER_FNS}${EVENT_FNS}${ITEMS_FN}${SAVE_FN}
+local now = tonumber(ARGV[3])
+local ki = 3
+local fk
+local ck
+if ARGV[1] == '1' then fk = KEYS[ki]; ki = ki + 1 end
+if ARGV[2] == '1' then ck = KEYS[ki]; ki = ki + 1 end
+if fk then
+  local n, r = peek(fk, now)
+  if n >= tonumber(ARGV[4]) then return {'locked_out', string.format('%.0f', r)} end
+end
+if ck then
+  local n, r = peek(ck, now)
+  if n >= tonumber(ARGV[5]) then return {'cooldown', string.format('%.0f', r)} end
+end
+local sent, sr = peek(KEYS[2], now)
+if sent >= tonumber(ARGV[7]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+if ck then incr(ck, tonumber(ARGV[6]), now) end
+incr(KEYS[2], tonumber(ARGV[8]), now)
+local nf = tonumber(ARGV[17])
+local fields = {}
+for i = 1, nf do fields[i] = ARGV[17 + i] end
+local superseded, data = save(KEYS[1], ARGV[9], now, fields)
+if ARGV[12] == '1' then
+  local cap = tonumber(ARGV[10])
+  local retention = tonumber(ARGV[11])
+  if superseded then
+    local json = ARGV[13] .. items(data)[1] .. ARGV[14]
+    append(KEYS[ki], KEYS[ki + 1], ARGV[15], ARGV[16], json, cap, retention)
+  end
+  ki = ki + 2
+  for a = 18 + nf, #ARGV, 3 do
+    append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
+    ki = ki + 2
+  end
+end
+return {'saved', superseded or false}
+`;
+
+// The verify step. KEYS[1] token hash, KEYS[2] the provider's counter (when ARGV[4] = '1'). ARGV[1] providerId,
+// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] '1' to settle the beneficiary's side here too (one server:
+// its keys, named from the token's 'b', are not in KEYS), ARGV[5] prefix, ARGV[6] failure windowMs, ARGV[7]
+// provider windowMs, ARGV[8] cap, ARGV[9] retentionMs, ARGV[10]/[11] the first event's id and its JSON text,
+// ARGV[12]/[13] the second's, ARGV[14]/[15] the JSON texts of guideId and providerId.
+// Returns {outcome} or {outcome, attemptsLeft, d, status, attempts, settled (1/0), provider count or -1}.
+// The events are built as verifyStepEvents builds them, field for field. The beneficiary's writes come before
+// the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before any write.
+const VERIFY_LUA = `${COUNTER_FNS}${EVENT_FNS}${ATTEMPT_FNS}${ITEMS_FN}
+local now = tonumber(ARGV[3])
+local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS})
+local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], now)
+if outcome == 'not_found' then return {outcome} end
+local settled = 0
+local pf = -1
+local b = t[10]
+if ARGV[4] == '1' and b then
+  local fk = ARGV[5] .. ':c:{' .. b .. '}:bf'
+  local z = ARGV[5] .. ':ez:{' .. b .. '}'
+  local h = ARGV[5] .. ':eh:{' .. b .. '}'
+  if outcome == 'mismatch' then incr(fk, tonumber(ARGV[6]), now) end
+  if outcome == 'wrong_provider' then pf = incr(KEYS[2], tonumber(ARGV[7]), now) end
+  local it = items(t[7])
+  local base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
+    .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+  local first = '{"id":' .. ARGV[11] .. base
+  local cap = tonumber(ARGV[8])
+  local retention = tonumber(ARGV[9])
+  if outcome == 'ok' then
+    append(z, h, ARGV[10], ARGV[3], first .. ',"type":"token.verified"}', cap, retention)
+  elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
+    local json = first .. ',"type":"token.rejected","reason":"' .. outcome .. '","attemptsLeft":'
+      .. string.format('%d', left)
+    if outcome == 'wrong_provider' then json = json .. ',"providerFailures":' .. string.format('%d', pf) end
+    append(z, h, ARGV[10], ARGV[3], json .. '}', cap, retention)
+    if left == 0 then
+      local locked = '{"id":' .. ARGV[13] .. base .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
+      append(z, h, ARGV[12], ARGV[3], locked, cap, retention)
+    end
+  else
+    append(z, h, ARGV[10], ARGV[3], first .. ',"type":"token.rejected","reason":"' .. outcome .. '"}', cap, retention)
+  end
+  settled = 1
+end
+settle(KEYS[1], outcome, status)
+return {outcome, left, t[7], status, attempts, settled, pf}
+`;
+
+// App mode, before the comparison. KEYS[1] failures, KEYS[2] app attempts, KEYS[3] app secret, KEYS[4]/[5] the
+// locked event's log. ARGV[1] nowMs, ARGV[2] failures max, ARGV[3] its windowMs, ARGV[4] attempts max, ARGV[5]
+// its windowMs, ARGV[6] cap, ARGV[7] retentionMs, ARGV[8..10] the locked event's id, atMs, JSON.
+// Returns {'locked'}, {'not_found'} or {'compare', attempts, keyId, ciphertext, createdAtMs}.
+const APP_BEGIN_LUA = `${COUNTER_FNS}${EVENT_FNS}
+local now = tonumber(ARGV[1])
+local function locked()
+  decr(KEYS[1], now)
+  append(KEYS[4], KEYS[5], ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[6]), tonumber(ARGV[7]))
+  return {'locked'}
+end
+if incr(KEYS[1], tonumber(ARGV[3]), now) > tonumber(ARGV[2]) then return locked() end
+local attempts = incr(KEYS[2], tonumber(ARGV[5]), now)
+if attempts > tonumber(ARGV[4]) then return locked() end
+local s = redis.call('HMGET', KEYS[3], 'keyId', 'ciphertext', 'createdAtMs')
+if not (s[1] or s[2] or s[3]) then
+  decr(KEYS[1], now)
+  return {'not_found'}
+end
+return {'compare', attempts, s[1] or false, s[2] or false, s[3] or false}
+`;
+
+// App mode, a matched code. KEYS[1] the step's claim, KEYS[2] failures, KEYS[3]/[4] the verified event's log,
+// KEYS[5]/[6] the replayed event's. ARGV[1] nowMs, ARGV[2] the claim's expiresAtMs, ARGV[3] cap, ARGV[4]
+// retentionMs, ARGV[5..7] the verified event's id, atMs, JSON, ARGV[8..10] the replayed event's.
+// Returns 1 for the step's first claim, 0 for a replay.
+const APP_FINISH_LUA = `${COUNTER_FNS}${CLAIM_FN}${EVENT_FNS}
+local now = tonumber(ARGV[1])
+local first = claim(KEYS[1], ARGV[2], now)
+decr(KEYS[2], now)
+local cap = tonumber(ARGV[3])
+local retention = tonumber(ARGV[4])
+if first then
+  append(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], cap, retention)
+  return 1
+end
+append(KEYS[5], KEYS[6], ARGV[8], ARGV[9], ARGV[10], cap, retention)
+return 0
+`;
+
+// KEYS[1] zset, KEYS[2] hash. ARGV[1] limit, ARGV[2] '1' when a cursor is given, ARGV[3] cursor id.
+const LIST_LUA = `
+local start = 0
+if ARGV[2] == '1' then
+  local m = redis.call('HGET', KEYS[2], 'i:' .. ARGV[3])
+  if not m then return {} end
+  local r = redis.call('ZREVRANK', KEYS[1], m)
+  if not r then return {} end
+  start = r + 1
+end
+local ms = redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[1]) - 1)
+local out = {}
+for i, m in ipairs(ms) do out[i] = redis.call('HGET', KEYS[2], 'e:' .. m) end
+return out
+`;
+
+// Purge, one key at a time. KEYS[1] the key. ARGV[1] nowMs. Returns 1 when it deleted the key.
+const PURGE_TOKEN_LUA = `
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`;
+const PURGE_COUNTER_LUA = `
+local e = redis.call('HGET', KEYS[1], 'resetAtMs')
+if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`;
+const PURGE_CLAIM_LUA = `
+local e = redis.call('GET', KEYS[1])
+if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`;
+// KEYS[1] zset, KEYS[2] hash. ARGV[1] cutoff (events with atMs < cutoff go), ARGV[2] cap.
+const PURGE_EVENTS_LUA = `${EVENT_FNS}
+return trim(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+`;
+
+/** Every script of the store. */
+export const SCRIPTS = {
+  save: script(SAVE_LUA),
+  attempt: script(ATTEMPT_LUA),
+  revoke: script(REVOKE_LUA),
+  increment: script(INCREMENT_LUA),
+  decrement: script(DECREMENT_LUA),
+  claim: script(CLAIM_LUA),
+  append: script(APPEND_LUA),
+  events: script(EVENTS_LUA),
+  issue: script(ISSUE_LUA),
+  verify: script(VERIFY_LUA),
+  appBegin: script(APP_BEGIN_LUA),
+  appFinish: script(APP_FINISH_LUA),
+  list: script(LIST_LUA),
+  purgeToken: script(PURGE_TOKEN_LUA),
+  purgeCounter: script(PURGE_COUNTER_LUA),
+  purgeClaim: script(PURGE_CLAIM_LUA),
+  purgeEvents: script(PURGE_EVENTS_LUA),
+} as const;
