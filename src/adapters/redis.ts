@@ -2,10 +2,31 @@
  * `health-token/redis`: a {@link TokenStore} on Redis (6.2+, standalone or Cluster), for many backend
  * instances sharing one token state.
  *
- * Every operation is one round trip: a Lua script sent with `EVALSHA` (falling back to `EVAL` once when the
- * server answers `NOSCRIPT`, after a restart or a failover) or a single command. The keys one script touches
- * share a hash tag (`{…}`), so the scripts run unchanged on Redis Cluster. Identifiers are base64url-encoded
- * inside the tag, so quotes, colons, braces and unicode in ids cannot break out of it.
+ * Every fine-grained operation is one round trip: a Lua script sent with `EVALSHA` (falling back to `EVAL`
+ * once when the server answers `NOSCRIPT`, after a restart or a failover) or a single command. The keys one
+ * script touches share a hash tag (`{…}`), so the scripts run unchanged on Redis Cluster. Identifiers are
+ * base64url-encoded inside the tag, so quotes, colons, braces and unicode in ids cannot break out of it.
+ *
+ * The store also has the four intent-level steps of the port (`issueStep`, `verifyStep`, `appVerifyBegin`,
+ * `appVerifyFinish`), each atomic with its events. Round trips, counted on the driver:
+ *
+ * | call of the service                      | before (composed) | standalone | Cluster |
+ * | ---------------------------------------- | ----------------- | ---------- | ------- |
+ * | `issue`, until the first delivery try    | 8                 | 1          | 3       |
+ * | `verify`: ok, consumed, expired, …       | 2                 | 1          | 2       |
+ * | `verify`: mismatch                       | 3                 | 1          | 2       |
+ * | `verify`: wrong_provider                 | 3                 | 1          | 3       |
+ * | `verifyAppCode` (begin, then finish)     | 4–6               | 2          | 2       |
+ *
+ * On a standalone server one script does all of a step: the verify script finds the beneficiary's failures
+ * and event keys from the token (field `b`, its beneficiary's tag, written at save time). On a Cluster a
+ * script reaches one slot: an issue reads the beneficiary's lockout (its slot), takes the guide's limits and
+ * saves (the guide's slot: its token, cooldown and sends), then appends the events (the beneficiary's slot;
+ * a guardian's copy goes to the guardian's, side by side); a verify runs the attempt (the guide's slot), then
+ * the failure hit and the events (the beneficiary's slot), and a `wrong_provider` also hits the provider's
+ * counter (its own slot) in between. Each script is atomic; across slots, a connection lost between two
+ * scripts leaves the first one's change without the second's (the token is consumed or counted, its event
+ * is missing). The app steps are one script on a Cluster too: all their keys are the beneficiary's.
  *
  * The client is an `ioredis` client or `Cluster`, or a node-redis v5 client or cluster (`createCluster`), that the
  * caller creates, connects and closes; this module never imports either driver.
@@ -156,9 +177,14 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
 /**
  * A {@link TokenStore} on Redis. Data layout (inside each hash tag, an id of letters, digits, `.`, `_`, `-` appears
  * as `=<id>`, any other id as `_<base64url of its UTF-8>`):
- * - `<prefix>:t:{<guideId>}`: hash, the guide's latest token (its immutable fields as JSON, status, attempts); TTL `expiresAtMs - issuedAtMs + tokenRetentionMs`;
- * - `<prefix>:c:{<key>}`: hash `count`, `resetAtMs`; TTL until the window ends;
- * - `<prefix>:o:{<key>}`: string `expiresAtMs` (TOTP step claims); TTL until it expires;
+ * - `<prefix>:t:{<guideId>}`: hash, the guide's latest token (its immutable fields as JSON, status, attempts,
+ *   its beneficiary's tag); TTL `expiresAtMs - issuedAtMs + tokenRetentionMs`;
+ * - `<prefix>:c:{<owner>}:<family>[:…]`: hash `count`, `resetAtMs`, a counter of `rateLimitKeys`, tagged by the
+ *   id that owns it: a guide's cooldown (`cd`) and sends (`sg`) share its token's slot; a beneficiary's failures
+ *   (`bf`) and app attempts on a guide (`aa:<guide>`) share its events' slot; a provider's failures (`pf`) are
+ *   its own; TTL until the window ends. A key of any other shape is `<prefix>:c:{<key>}`;
+ * - `<prefix>:o:{<beneficiaryId>}:totp:<step>` (or `<prefix>:o:{<key>}` for other keys): string `expiresAtMs`
+ *   (TOTP step claims); TTL until it expires;
  * - `<prefix>:s:{<beneficiaryId>}`: hash, the encrypted app secret (no TTL);
  * - `<prefix>:ez:{<beneficiaryId>}` and `<prefix>:eh:{<beneficiaryId>}`: the event log, a sorted set of
  *   sequence numbers scored by `atMs` and a hash of the events' JSON; bounded by count and retention.

@@ -7,6 +7,7 @@
  * beneficiary's tag (by an older version).
  */
 import Redis from "ioredis";
+import * as OTPAuth from "otpauth";
 import { createClient } from "redis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { tagOf } from "../../src/adapters/_redis-keys.js";
@@ -40,7 +41,7 @@ import {
   REDIS_URL,
   uniqueName,
 } from "../helpers/services.js";
-import { adult, PEPPER, T0 } from "../unit/service/helpers.js";
+import { adult, PEPPER, T0, testKey } from "../unit/service/helpers.js";
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -418,7 +419,13 @@ for (const deployment of deployments) {
           return outbox.send(message);
         },
       };
-      const tokens = createTokenService({ store, notifier, pepper: PEPPER, clock });
+      const tokens = createTokenService({
+        store,
+        notifier,
+        pepper: PEPPER,
+        clock,
+        secretsKey: testKey("redis-steps"),
+      });
       const trips = async (run: () => Promise<unknown>) => {
         d.calls.length = 0;
         await run();
@@ -441,14 +448,43 @@ for (const deployment of deployments) {
         measured.wrong_provider = await trips(() => tokens.verify({ guideId, providerId: "prov-2", code }));
         measured.ok = await trips(() => tokens.verify({ guideId, providerId: "prov-1", code }));
         measured.consumed = await trips(() => tokens.verify({ guideId, providerId: "prov-1", code }));
+        const { secret } = await tokens.enrollApp({ id: `ben-app-${n}` });
+        const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6 });
+        const appCode = totp.generate({ timestamp: clock.now() });
+        const app = (code: string) =>
+          tokens.verifyAppCode({ guideId, providerId: "prov-1", beneficiaryId: `ben-app-${n}`, code });
+        const appWrong = ["000000", "111111", "222222", "333333"].find(
+          (c) => totp.validate({ token: c, timestamp: clock.now(), window: 1 }) === null,
+        )!;
+        measured.app_mismatch = await trips(() => app(appWrong));
+        measured.app_ok = await trips(() => app(appCode));
+        measured.app_replay = await trips(() => app(appCode));
         clock.advance(MIN);
       }
       expect(measured).toEqual(
         deployment.cluster
           ? // lockout read (beneficiary's slot), limits + save (guide's), events (beneficiary's);
             // verify: the guide's slot then the beneficiary's; wrong_provider also the provider's counter
-            { issue: 3, mismatch: 2, wrong_provider: 3, ok: 2, consumed: 2 }
-          : { issue: 1, mismatch: 1, wrong_provider: 1, ok: 1, consumed: 1 },
+            {
+              issue: 3,
+              mismatch: 2,
+              wrong_provider: 3,
+              ok: 2,
+              consumed: 2,
+              app_mismatch: 2,
+              app_ok: 2,
+              app_replay: 2,
+            }
+          : {
+              issue: 1,
+              mismatch: 1,
+              wrong_provider: 1,
+              ok: 1,
+              consumed: 1,
+              app_mismatch: 2,
+              app_ok: 2,
+              app_replay: 2,
+            },
       );
     });
 
