@@ -16,7 +16,6 @@ import { type RedisClientLike, RedisTokenStore } from "../../src/adapters/redis.
 import { rateLimitKeys } from "../../src/policy/rate-limit.js";
 import type { TokenEvent } from "../../src/ports/events.js";
 import type { Notifier } from "../../src/ports/notifier.js";
-import type { TokenStore } from "../../src/ports/store.js";
 import type { IssueStepInput } from "../../src/ports/store-steps.js";
 import {
   runAppVerifyBegin,
@@ -26,6 +25,7 @@ import {
   type SteppingStore,
 } from "../../src/service/_steps.js";
 import { createTokenService } from "../../src/service/token-service.js";
+import { withoutSteps } from "../../src/testing/_step-conformance.js";
 import { FakeClock, OutboxNotifier } from "../../src/testing/fakes.js";
 import {
   type ClusterClient,
@@ -133,25 +133,6 @@ function onCluster(open: () => Promise<ClusterClient>): () => Promise<Deployment
       masters: () => cluster.masters(),
       close: () => cluster.close(),
     };
-  };
-}
-
-/** The store with only the fine-grained methods: the service composes every step on it. */
-function fineGrained(store: TokenStore): TokenStore {
-  return {
-    save: (t) => store.save(t),
-    attempt: (i) => store.attempt(i),
-    revoke: (g, n) => store.revoke(g, n),
-    get: (g) => store.get(g),
-    increment: (k, w, n) => store.increment(k, w, n),
-    decrement: (k, n) => store.decrement(k, n),
-    peek: (k, n) => store.peek(k, n),
-    claimOnce: (k, e, n) => store.claimOnce(k, e, n),
-    putAppSecret: (r) => store.putAppSecret(r),
-    getAppSecret: (b) => store.getAppSecret(b),
-    appendEvent: (e) => store.appendEvent(e),
-    listEvents: (b, o) => store.listEvents(b, o),
-    purge: (n) => store.purge(n),
   };
 }
 
@@ -492,7 +473,7 @@ for (const deployment of deployments) {
       const stepped = open("stepped");
       const composed = open("composed");
       const withSteps = await scenario(stepped.store);
-      const without = await scenario(fineGrained(composed.store));
+      const without = await scenario(withoutSteps(composed.store));
       expect(withSteps).toEqual(without);
       // the script really ran: the results hold what only these steps produce
       expect(JSON.stringify(withSteps)).toContain('"outcome":"locked_out"');
@@ -578,7 +559,7 @@ for (const deployment of deployments) {
         return out;
       };
       const a = await run(stepped.store);
-      expect(a).toEqual(await run(fineGrained(composed.store)));
+      expect(a).toEqual(await run(withoutSteps(composed.store)));
       expect((a[4] as TokenEvent[]).map((e) => e.id)).toEqual(["c3", "c2"]);
       const hash = `${stepped.prefix}:eh:{${tagOf("cap-b")}}`;
       expect(Number(await d.send(["HLEN", hash], hash))).toBe(1 + 2 * 3);
@@ -762,7 +743,7 @@ for (const deployment of deployments) {
         return { out, trips };
       };
       const a = await run(stepped.store, `${stepped.prefix}:t:{${tagOf("old-g")}}`);
-      const b = await run(fineGrained(composed.store));
+      const b = await run(withoutSteps(composed.store));
       expect(a.out).toEqual(b.out);
       // mismatch: the token, then failures + events; wrong_provider: token, provider counter, events; ok: 2
       expect(a.trips).toBe(7);
