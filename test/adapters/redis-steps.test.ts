@@ -9,8 +9,8 @@
 import Redis from "ioredis";
 import * as OTPAuth from "otpauth";
 import { createClient } from "redis";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { tagOf } from "../../src/adapters/_redis-keys.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ownedKey, slotTag, tagOf } from "../../src/adapters/_redis-keys.js";
 import { SCRIPTS } from "../../src/adapters/_redis-scripts.js";
 import { type RedisClientLike, RedisTokenStore } from "../../src/adapters/redis.js";
 import { rateLimitKeys } from "../../src/policy/rate-limit.js";
@@ -341,6 +341,46 @@ async function scenario(store: SteppingStore): Promise<unknown[]> {
   return log;
 }
 
+describe("Redis key tags of counters and claims", () => {
+  const ids = ["g-1", 'ç {x} "q" 😀', "a%41b", "x".repeat(128), "~tilde", ""];
+  it("a rateLimitKeys key is in its owner's slot; any other key keeps its whole-key tag", () => {
+    for (const id of ids) {
+      const owner = tagOf(id);
+      expect(slotTag(ownedKey("ht", "c", rateLimitKeys.cooldown(id)))).toBe(owner);
+      expect(slotTag(ownedKey("ht", "c", rateLimitKeys.sends(id)))).toBe(owner);
+      expect(slotTag(ownedKey("ht", "c", rateLimitKeys.failures(id)))).toBe(owner);
+      expect(slotTag(ownedKey("ht", "c", rateLimitKeys.providerFailures(id)))).toBe(owner);
+      expect(slotTag(ownedKey("ht", "c", rateLimitKeys.appAttempts("some guide", id)))).toBe(owner);
+      expect(slotTag(ownedKey("ht", "o", rateLimitKeys.totpStep(id, 59_666_666)))).toBe(owner);
+    }
+    expect(ownedKey("ht", "c", "free key")).toBe(`ht:c:{${tagOf("free key")}}`);
+  });
+  it("only the exact encoding is decoded: two keys never meet as one", () => {
+    const keys = [
+      "rl:cd:a",
+      "rl:cd:%61", // not what keyPart makes of "a"
+      "rl:cd:%C3", // not UTF-8
+      "rl:cd:%c3%a7", // lowercase hex: not keyPart's
+      rateLimitKeys.cooldown("ç"),
+      rateLimitKeys.sends("a"),
+      rateLimitKeys.appAttempts("a", "b"),
+      rateLimitKeys.appAttempts("b", "a"),
+      "rl:aa:a",
+      "rl:xx:a",
+      rateLimitKeys.totpStep("a", 1),
+      "totp:a:01",
+      "totp:a:x",
+      ...ids.map((id) => rateLimitKeys.failures(id)),
+      ...ids,
+    ];
+    for (const kind of ["c", "o"] as const) {
+      const mapped = keys.map((k) => ownedKey("ht", kind, k));
+      expect(new Set(mapped).size).toBe(keys.length);
+    }
+    expect(ownedKey("ht", "c", "rl:cd:%61")).toBe(`ht:c:{${tagOf("rl:cd:%61")}}`);
+  });
+});
+
 const deployments: {
   name: string;
   probe: Promise<Probe>;
@@ -483,6 +523,81 @@ for (const deployment of deployments) {
         expect(a.length).toBeGreaterThan(0);
         expect(a).toEqual(await rawEvents(d, composed.prefix, b));
       }
+    });
+
+    it("steps given counter keys of other shapes (not in their owner's slot) agree with the composed form", async () => {
+      const run = async (s: SteppingStore) => {
+        const out: unknown[] = [];
+        const issue = (tokenId: string, at: number) =>
+          runIssueStep(s, {
+            token: {
+              tokenId,
+              guideId: "any-g",
+              providerId: P,
+              beneficiaryId: "any-b",
+              codeHash: `h1:${tokenId}`,
+              issuedAtMs: at,
+              expiresAtMs: at + 10 * MIN,
+              maxAttempts: 3,
+              channel: "sms",
+            },
+            failures: { key: "any failures {b}", max: 2, windowMs: DAY },
+            cooldown: { key: "any:cooldown", max: 1, windowMs: MIN },
+            sends: { key: "rl:sg:not%zzcanonical", max: 5, windowMs: DAY },
+            revokedEvent: { id: `arv-${tokenId}`, atMs: at, beneficiaryId: "any-b", type: "token.revoked" },
+            issuedEvents: [{ id: `ais-${tokenId}`, atMs: at, beneficiaryId: "any-b", type: "token.issued" }],
+          });
+        out.push(await issue("a1", T0), await issue("a2", T0 + 1), await issue("a2", T0 + 2 * MIN));
+        await s.increment("any failures {b}", DAY, T0 + 3 * MIN);
+        await s.increment("any failures {b}", DAY, T0 + 3 * MIN);
+        out.push(await issue("a3", T0 + 4 * MIN));
+        await s.putAppSecret({ beneficiaryId: "any-b", keyId: "k", ciphertext: "c", createdAtMs: T0 });
+        const begin = (at: number) =>
+          runAppVerifyBegin(s, {
+            beneficiaryId: "any-b",
+            nowMs: at,
+            failures: { key: "app failures", max: 3, windowMs: DAY },
+            attempts: { key: "app attempts", max: 5, windowMs: DAY },
+            lockedEvent: {
+              id: `alk-${at}`,
+              atMs: at,
+              beneficiaryId: "any-b",
+              type: "token.rejected",
+              reason: "locked",
+            },
+          });
+        out.push(await begin(T0));
+        out.push(
+          await runAppVerifyFinish(s, {
+            matched: true,
+            nowMs: T0,
+            failuresKey: "app failures",
+            claim: { key: "any claim", expiresAtMs: T0 + MIN },
+            verifiedEvent: { id: "av", atMs: T0, beneficiaryId: "any-b", type: "token.verified" },
+            replayedEvent: {
+              id: "ar",
+              atMs: T0,
+              beneficiaryId: "any-b",
+              type: "token.rejected",
+              reason: "consumed",
+            },
+          }),
+        );
+        for (let i = 0; i < 4; i++) out.push(await begin(T0 + 1 + i));
+        for (const k of [
+          "any failures {b}",
+          "any:cooldown",
+          "rl:sg:not%zzcanonical",
+          "app failures",
+          "app attempts",
+        ])
+          out.push(await s.peek(k, T0 + 5 * MIN));
+        out.push(await s.get("any-g"), await s.listEvents("any-b", { limit: 100 }));
+        return out;
+      };
+      const a = await run(open("anyk").store);
+      expect(a).toEqual(await run(withoutSteps(open("anykc").store)));
+      expect(JSON.stringify(a)).toContain('"outcome":"locked_out"');
     });
 
     it("the events a verify step builds in Lua read back exactly as verifyStepEvents makes them", async () => {
