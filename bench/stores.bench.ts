@@ -307,7 +307,7 @@ export default async function run(ctx: { quick: boolean }): Promise<string> {
     "beside a raw baseline through the same client in the same run: 7 rounds of 1 s each, attempt and baseline",
     "back to back in alternating order; ops/s are medians, ratios the median of the 7 per-round ratios.",
     "Round trips counted by a wrapper around the client or pool, after a warm-up. The target compares with the",
-    "baseline named in the issue; for Redis, the last column also compares with the same read-modify-write as a",
+    "baseline in the table; for Redis, the last column also compares with the same read-modify-write as a",
     "bare script (HMGET of the 7 fields + HINCRBY, no contract logic, no parsing): the floor of any atomic attempt.",
     "PostgreSQL runs twice: unnamed statements (parsed and planned on every call, the default) against an unnamed",
     "baseline, and `namedStatements: true` (prepared once per connection) against a named baseline.",

@@ -43,6 +43,12 @@ function nationalBR(national: string): NormalizedPhone | undefined {
  * `+55 (43) 99999-1234`. The area code must exist, a mobile has nine digits starting with 9 and a
  * landline eight digits starting with 2–5. Numbers of other countries must be written with `+` and
  * have 8–15 digits.
+ *
+ * @example
+ * ```ts
+ * normalizePhone("(43) 99999-1234"); // { e164: "+5543999991234", mobile: true }
+ * normalizePhone("12345");           // undefined
+ * ```
  */
 export function normalizePhone(input: string): NormalizedPhone | undefined {
   if (typeof input !== "string" || input.length > 40 || !PHONE_CHARS.test(input.trim())) return undefined;
@@ -67,6 +73,11 @@ export function normalizePhone(input: string): NormalizedPhone | undefined {
 /**
  * Masks an E.164 number for display: `+5543999991234` → `(43) 9****-1234`, a landline `(43) 3***-1234`,
  * a foreign number `+*******1234`. Only the area code, the first digit and the last four remain.
+ *
+ * @example
+ * ```ts
+ * maskPhone("+5543999991234"); // "(43) 9****-1234"
+ * ```
  */
 export function maskPhone(e164: string): string {
   argString(e164, "e164");
@@ -87,6 +98,12 @@ const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
  * Validates an e-mail address (the dot-atom form of RFC 5322 §3.4.1 on an Internet domain with at least two
  * labels; no quoted local parts, no IP literals) and returns it trimmed with the domain lower-cased, or
  * `undefined` when it is not valid.
+ *
+ * @example
+ * ```ts
+ * normalizeEmail("  Joao.Silva@Example.COM.br "); // "Joao.Silva@example.com.br"
+ * normalizeEmail("joao@localhost");              // undefined: one label
+ * ```
  */
 export function normalizeEmail(input: string): string | undefined {
   if (typeof input !== "string") return undefined;
@@ -104,7 +121,14 @@ export function normalizeEmail(input: string): string | undefined {
   return `${local}@${domain}`;
 }
 
-/** Masks an e-mail address: `joao.silva@example.com.br` → `j***@e***.com.br`. */
+/**
+ * Masks an e-mail address: `joao.silva@example.com.br` → `j***@e***.com.br`.
+ *
+ * @example
+ * ```ts
+ * maskEmail("joao.silva@example.com.br"); // "j***@e***.com.br"
+ * ```
+ */
 export function maskEmail(email: string): string {
   argString(email, "email");
   const at = email.lastIndexOf("@");
@@ -126,6 +150,13 @@ export function maskAppId(id: string): string {
 /**
  * Validates and normalizes a contact address for its channel: E.164 for `sms` (mobiles only) and `whatsapp`,
  * a valid e-mail for `email`, a printable id without spaces for `app`. `undefined` when invalid.
+ *
+ * @example
+ * ```ts
+ * normalizeContactAddress("sms", "(43) 99999-1234"); // "+5543999991234"
+ * normalizeContactAddress("sms", "(43) 3333-1234");  // undefined: a landline takes no SMS
+ * normalizeContactAddress("email", "A@B.com");       // "A@b.com"
+ * ```
  */
 export function normalizeContactAddress(channel: Channel, address: string): string | undefined {
   switch (channel) {
@@ -142,7 +173,16 @@ export function normalizeContactAddress(channel: Channel, address: string): stri
   }
 }
 
-/** Masks a normalized contact address for its channel (see {@link maskPhone}, {@link maskEmail}). */
+/**
+ * Masks a normalized contact address for its channel (see {@link maskPhone}, {@link maskEmail}).
+ *
+ * @example
+ * ```ts
+ * maskContact("sms", "+5543999991234");            // "(43) 9****-1234"
+ * maskContact("email", "joao.silva@example.com.br"); // "j***@e***.com.br"
+ * maskContact("app", "device-1234567890");         // "app ****7890"
+ * ```
+ */
 export function maskContact(channel: Channel, address: string): string {
   switch (channel) {
     case "sms":

@@ -110,6 +110,16 @@ export interface HttpResult {
 
 /**
  * The `cause` of every `DeliveryFailedError` an HTTP notifier throws: what the provider said, redacted.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await whatsapp.send(message);
+ * } catch (error) {
+ *   const cause = (error as DeliveryFailedError).cause;
+ *   if (cause instanceof ProviderError && cause.kind === "http") console.log(cause.status, cause.providerCode);
+ * }
+ * ```
  */
 export class ProviderError extends Error {
   /**

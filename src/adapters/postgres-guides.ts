@@ -16,7 +16,16 @@ import type {
 } from "../ports/guides.js";
 import { quoteIdent } from "./_pg-ident.js";
 
-/** What {@link PostgresGuideRepository} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit. */
+/**
+ * What {@link PostgresGuideRepository} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * const pool: PostgresGuidePool = new pg.Pool({ connectionString: process.env.DATABASE_URL }); // or a PGlite
+ * const guides = new PostgresGuideRepository({ pool });
+ * ```
+ */
 export interface PostgresGuidePool {
   /** Runs one parameterized statement. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;

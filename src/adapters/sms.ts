@@ -38,7 +38,19 @@ import {
 export type { FetchLike, HttpRequest, HttpRetryOptions, ProviderErrorInfo } from "./_http.js";
 export { HTTP_DEFAULTS, ProviderError } from "./_http.js";
 
-/** How to speak to one SMS provider's HTTP API. */
+/**
+ * How to speak to one SMS provider's HTTP API.
+ *
+ * @example
+ * ```ts
+ * const provider: SmsProvider = genericSms({
+ *   url: "https://sms.gateway.example/send",
+ *   headers: { authorization: `Bearer ${process.env.SMS_TOKEN}` },
+ *   body: ({ to, text }) => ({ msisdn: to, message: text }),
+ * });
+ * const sms = new HttpSmsNotifier({ provider });
+ * ```
+ */
 export interface SmsProvider {
   /** Short name, used in error scopes (`sms:twilio`). */
   readonly name: string;
@@ -92,6 +104,13 @@ function base64(text: string): string {
  * https://www.twilio.com/docs/api/errors/20429
  *
  * @param options - credentials and sender
+ *
+ * @example
+ * ```ts
+ * const sms = new HttpSmsNotifier({
+ *   provider: twilioSms({ accountSid: "AC…", authToken: process.env.TWILIO_AUTH_TOKEN!, from: "+5511999990000" }),
+ * });
+ * ```
  */
 export function twilioSms(options: TwilioSmsOptions): SmsProvider {
   argOptions(options, "twilioSms", "sms");
@@ -162,6 +181,11 @@ export interface ZenviaSmsOptions {
  * Source: https://zenvia.github.io/zenvia-openapi-spec/v2/ (Error Handling; Channels › SMS)
  *
  * @param options - token and sender
+ *
+ * @example
+ * ```ts
+ * const sms = new HttpSmsNotifier({ provider: zenviaSms({ apiToken: process.env.ZENVIA_TOKEN!, from: "minha-conta" }) });
+ * ```
  */
 export function zenviaSms(options: ZenviaSmsOptions): SmsProvider {
   argOptions(options, "zenviaSms", "sms");
@@ -231,6 +255,17 @@ export interface GenericSmsOptions {
  * An SMS provider for the operator's own HTTP gateway.
  *
  * @param options - URL, method, headers and a body builder
+ *
+ * @example
+ * ```ts
+ * const sms = new HttpSmsNotifier({
+ *   provider: genericSms({
+ *     url: "https://sms.gateway.example/send",
+ *     headers: { authorization: `Bearer ${process.env.SMS_TOKEN}` },
+ *     body: ({ to, text }) => ({ msisdn: to, message: text }),
+ *   }),
+ * });
+ * ```
  */
 export function genericSms(options: GenericSmsOptions): SmsProvider {
   argOptions(options, "genericSms", "sms");

@@ -42,7 +42,16 @@ export interface SmtpMail {
   readonly replyTo?: string;
 }
 
-/** The part of a nodemailer `Transporter` this notifier uses. */
+/**
+ * The part of a nodemailer `Transporter` this notifier uses.
+ *
+ * @example
+ * ```ts
+ * import nodemailer from "nodemailer";
+ * const transport: SmtpTransportLike = nodemailer.createTransport({ host: "smtp.example.org", port: 587, auth });
+ * const email = new SmtpNotifier({ transport, from: "nao-responda@example.org" });
+ * ```
+ */
 export interface SmtpTransportLike {
   /** Sends one mail; resolves once the server accepted it. */
   sendMail(mail: SmtpMail): Promise<{ messageId?: string }>;
@@ -79,6 +88,16 @@ const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$
 /**
  * The `cause` of a `DeliveryFailedError` from {@link SmtpNotifier}: the transport's error code and the SMTP
  * reply code, with the server's text redacted (recipient, code and configured secrets removed).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await email.send(message);
+ * } catch (error) {
+ *   const cause = (error as DeliveryFailedError).cause;
+ *   if (cause instanceof SmtpDeliveryError) console.log(cause.transportCode, cause.responseCode); // "EENVELOPE" 550
+ * }
+ * ```
  */
 export class SmtpDeliveryError extends Error {
   /** nodemailer's error code (`EAUTH`, `EENVELOPE`, `ECONNECTION`, …). */

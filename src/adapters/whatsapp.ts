@@ -111,6 +111,13 @@ export interface WhatsAppTemplateBody {
  * @param templateName - the approved template's name
  * @param languageCode - the template's language code
  * @param reference - an opaque id Meta echoes in the status webhooks (`biz_opaque_callback_data`)
+ *
+ * @example
+ * ```ts
+ * const body = buildWhatsAppTemplateBody("+5543999990001", "123456", "token_atendimento", "pt_BR");
+ * // { messaging_product: "whatsapp", to: "5543999990001", type: "template", template: { name: "token_atendimento",
+ * //   language: { code: "pt_BR" }, components: [body parameter "123456", copy-code button "123456"] } }
+ * ```
  */
 export function buildWhatsAppTemplateBody(
   to: string,
@@ -144,6 +151,12 @@ export function buildWhatsAppTemplateBody(
 /**
  * Reads a Graph API error: `{ error: { message, type, code, error_subcode, error_data: { details },
  * fbtrace_id } }`. Source: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+ *
+ * @example
+ * ```ts
+ * parseWhatsAppError(400, { error: { message: "(#131026) Message undeliverable", code: 131026, error_subcode: 2494010 } });
+ * // { code: "131026", retryable: false, message: "(#131026) Message undeliverable; subcode 2494010" }
+ * ```
  */
 export function parseWhatsAppError(_status: number, body: unknown): ProviderErrorInfo | undefined {
   const error = (body as { error?: unknown } | undefined)?.error;

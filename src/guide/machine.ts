@@ -330,6 +330,12 @@ export function expireIfDue(
  * A Mermaid `stateDiagram-v2` of the machine, generated from {@link GUIDE_TRANSITIONS}: one arrow per
  * (state, target) pair labelled with its events, and an arrow to `[*]` from every terminal state.
  * `docs/guide-states.md` is generated from it by `scripts/guide-diagram.ts`.
+ *
+ * @example
+ * ```ts
+ * const diagram = guideStateDiagram(); // "stateDiagram-v2\n    [*] --> requested\n…"
+ * writeFileSync("guide-states.mmd", diagram); // render with any Mermaid viewer
+ * ```
  */
 export function guideStateDiagram(): string {
   const edges = new Map<string, GuideEventType[]>();

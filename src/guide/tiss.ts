@@ -229,7 +229,14 @@ export function isValidCpf(value: string): boolean {
   return true;
 }
 
-/** A CPF's 11 digits without punctuation (the input is assumed valid; see {@link isValidCpf}). */
+/**
+ * A CPF's 11 digits without punctuation (the input is assumed valid; see {@link isValidCpf}).
+ *
+ * @example
+ * ```ts
+ * if (isValidCpf(input)) normalizeCpf("529.982.247-25"); // "52998224725"
+ * ```
+ */
 export function normalizeCpf(value: string): string {
   argString(value, "value");
   return value.replace(/\D/g, "");
@@ -238,6 +245,12 @@ export function normalizeCpf(value: string): string {
 /**
  * Whether `value` is a CNS (Cartão Nacional de Saúde): 15 digits starting with 1 or 2 (definitive) or 7, 8
  * or 9 (provisional), whose digits weighted 15 down to 1 sum to a multiple of 11.
+ *
+ * @example
+ * ```ts
+ * isValidCns("898001160660001"); // true
+ * isValidCns("123456789012345"); // false: the weighted sum is not a multiple of 11
+ * ```
  */
 export function isValidCns(value: string): boolean {
   if (typeof value !== "string" || !TISS_FORMATS.cns.test(value) || !/^[12789]/.test(value)) return false;
@@ -279,12 +292,28 @@ export function toSaoPauloDate(atMs: number): string {
   return new Date(saoPauloDayOf(atMs) * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** Whether `value` has the TUSS procedure format (table 22, 8 digits). */
+/**
+ * Whether `value` has the TUSS procedure format (table 22, 8 digits).
+ *
+ * @example
+ * ```ts
+ * isValidTuss("10101012"); // true: consulta em consultório
+ * isValidTuss("1010101");  // false: 7 digits
+ * ```
+ */
 export function isValidTuss(value: string): boolean {
   return typeof value === "string" && TISS_FORMATS.tuss.test(value);
 }
 
-/** The TUSS table 23 code of a guide's character: `eletiva` → `1`, `urgencia` → `2`. */
+/**
+ * The TUSS table 23 code of a guide's character: `eletiva` → `1`, `urgencia` → `2`.
+ *
+ * @example
+ * ```ts
+ * toTissCharacter("eletiva");  // "1"
+ * toTissCharacter("urgencia"); // "2"
+ * ```
+ */
 export function toTissCharacter(character: GuideCharacter): TissCharacterCode {
   return character === "urgencia" ? "2" : "1";
 }

@@ -41,7 +41,15 @@ const LIMITS = {
   "UCS-2": { single: 70, multi: 67 },
 } as const;
 
-/** Whether every character of `text` can be sent in GSM-7 (basic or extension table). */
+/**
+ * Whether every character of `text` can be sent in GSM-7 (basic or extension table).
+ *
+ * @example
+ * ```ts
+ * isGsm7("Token 123456"); // true: 160 characters per SMS
+ * isGsm7("Saúde");        // false: "ú" forces UCS-2, 70 characters per SMS
+ * ```
+ */
 export function isGsm7(text: string): boolean {
   argString(text, "text");
   for (const char of text) {
@@ -97,6 +105,11 @@ export function countSmsSegments(text: string): SmsSegmentCount {
  *
  * @param name - a display name
  * @param maxUnits - the most septets to keep
+ *
+ * @example
+ * ```ts
+ * toGsm7Name("São Lucas Saúde", 11); // "Sao Lucas": accents stripped, cut at a whole word
+ * ```
  */
 export function toGsm7Name(name: string, maxUnits: number): string {
   argString(name, "name");

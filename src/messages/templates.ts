@@ -156,7 +156,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Locale, Readonly<Record<Channel,
     }),
   });
 
-/** Escapes the five HTML-significant characters. */
+/**
+ * Escapes the five HTML-significant characters.
+ *
+ * @example
+ * ```ts
+ * escapeHtml(`<b>"O'Brien" & co</b>`); // "&lt;b&gt;&quot;O&#39;Brien&quot; &amp; co&lt;/b&gt;"
+ * ```
+ */
 export function escapeHtml(value: string): string {
   argString(value, "value");
   return value
@@ -202,7 +209,16 @@ function textToHtml(text: string): string {
   return `<p>${text.split("\n").join("<br>")}</p>`;
 }
 
-/** Picks the template for a locale and channel, with the overrides applied. */
+/**
+ * Picks the template for a locale and channel, with the overrides applied.
+ *
+ * @example
+ * ```ts
+ * const template = resolveTemplate("pt-BR", "sms", {
+ *   "pt-BR": { sms: { text: "{operator}: seu token é {code}, vale {minutes} min." } },
+ * });
+ * ```
+ */
 export function resolveTemplate(
   locale: Locale,
   channel: Channel,

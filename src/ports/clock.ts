@@ -6,7 +6,15 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
-/** A source of the current time. */
+/**
+ * A source of the current time.
+ *
+ * @example
+ * ```ts
+ * const clock: Clock = { now: () => Date.now() }; // what systemClock is; tests pass a FakeClock
+ * const tokens = createTokenService({ store, notifier, pepper, clock });
+ * ```
+ */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
@@ -21,7 +29,14 @@ export type RandomSource = (length: number) => Uint8Array;
 /** The system clock (`Date.now()`). */
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** The platform CSPRNG (`crypto.getRandomValues`, in chunks of at most 65,536 bytes). */
+/**
+ * The platform CSPRNG (`crypto.getRandomValues`, in chunks of at most 65,536 bytes).
+ *
+ * @example
+ * ```ts
+ * const bytes = systemRandom(32); // 32 fresh bytes from crypto.getRandomValues
+ * ```
+ */
 export const systemRandom: RandomSource = (length) => {
   if (!Number.isSafeInteger(length) || length < 0 || length > 1 << 24) {
     throw new InvalidArgumentError("length must be an integer from 0 to 16777216", [

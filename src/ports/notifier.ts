@@ -96,6 +96,25 @@ export interface SendOptions {
  * Delivers token messages. Implementations throw `DeliveryFailedError` (with the provider's error as
  * `cause`) when the provider refuses or cannot be reached, and never put the code or any credential in an
  * error message or a log.
+ *
+ * @example
+ * ```ts
+ * import { DeliveryFailedError, type Notifier, renderTokenMessage } from "health-token";
+ *
+ * const push: Notifier = {
+ *   async send(message, { signal } = {}) {
+ *     const { text } = renderTokenMessage(message);
+ *     const response = await fetch("https://push.operadora.example/v1/messages", {
+ *       method: "POST",
+ *       body: JSON.stringify({ device: message.to, text }),
+ *       ...(signal ? { signal } : {}),
+ *     });
+ *     if (!response.ok) throw new DeliveryFailedError(`push gateway answered ${response.status}`);
+ *     return { channel: message.channel };
+ *   },
+ * };
+ * const tokens = createTokenService({ store, notifier: { app: push, sms }, pepper });
+ * ```
  */
 export interface Notifier {
   /** Sends one message; resolves once the provider accepted it, with the provider's message id if any. */

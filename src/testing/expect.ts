@@ -6,7 +6,16 @@
  * @module
  */
 
-/** The assertions of {@link conformanceExpect}: `toBe`, `toEqual` and `toBeUndefined`, as vitest names them. */
+/**
+ * The assertions of {@link conformanceExpect}: `toBe`, `toEqual` and `toBeUndefined`, as vitest names them.
+ *
+ * @example
+ * ```ts
+ * conformanceExpect(result.ok, "the first correct attempt").toBe(true);
+ * conformanceExpect({ status: "active", attempts: 1 }).toEqual({ status: "active", attempts: 1 });
+ * conformanceExpect(result.attemptsLeft, "attempts left after a success").toBeUndefined();
+ * ```
+ */
 export interface ConformanceAssertion {
   /** `Object.is` equality. */
   toBe(expected: unknown): void;
@@ -16,7 +25,18 @@ export interface ConformanceAssertion {
   toBeUndefined(): void;
 }
 
-/** Thrown by a failed {@link conformanceExpect} assertion; every runner reports it as a failed case. */
+/**
+ * Thrown by a failed {@link conformanceExpect} assertion; every runner reports it as a failed case.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   conformanceExpect(1, "ok results").toBe(2);
+ * } catch (error) {
+ *   if (error instanceof ConformanceAssertionError) console.log(error.actual, error.expected); // 1 2
+ * }
+ * ```
+ */
 export class ConformanceAssertionError extends Error {
   /** The value under test. */
   readonly actual: unknown;

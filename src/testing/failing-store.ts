@@ -10,7 +10,16 @@ export type StoreOperation = {
   [K in keyof TokenStore]: TokenStore[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof TokenStore];
 
-/** A {@link TokenStore} whose chosen operations reject, made by {@link failingStore}. */
+/**
+ * A {@link TokenStore} whose chosen operations reject, made by {@link failingStore}.
+ *
+ * @example
+ * ```ts
+ * const store: FailingStore = failingStore(new MemoryTokenStore());
+ * store.failNext("attempt"); // the next attempt rejects with a store error: verify must fail closed
+ * store.pending;             // { attempt: 1 }
+ * ```
+ */
 export interface FailingStore extends TokenStore {
   /** Makes the next `times` calls of `operation` reject (added to what is still planned); returns the store. */
   failNext(operation: StoreOperation, times?: number): this;

@@ -8,7 +8,16 @@ import { conformanceExpect } from "./expect.js";
 import type { NotifierConformanceRunner } from "./notifier-conformance.js";
 import type { ConformanceRunner } from "./store-conformance.js";
 
-/** The parts of the `node:test` module that {@link nodeTestRunner} calls. */
+/**
+ * The parts of the `node:test` module that {@link nodeTestRunner} calls.
+ *
+ * @example
+ * ```ts
+ * import * as nodeTest from "node:test";
+ * const test = nodeTestRunner(nodeTest); // node:test's module satisfies NodeTestModule
+ * runStoreConformance({ name: "MyStore", createStore: () => new MyStore(), capabilities, test });
+ * ```
+ */
 export interface NodeTestModule {
   /** `node:test`'s `describe`. */
   describe(name: string, fn: () => void): unknown;

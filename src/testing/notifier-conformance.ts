@@ -13,6 +13,14 @@ import { conformanceExpect as expect } from "./expect.js";
 /**
  * The test runner handed to {@link runNotifierConformance}: `describe` and `it`, as vitest and Jest name them
  * (for `node:test`, use {@link nodeTestRunner}).
+ *
+ * @example
+ * ```ts
+ * import { describe, expect, it } from "vitest";
+ * // vitest's and Jest's globals fit as they are; for node:test use nodeTestRunner(nodeTest).
+ * const test: NotifierConformanceRunner = { describe, it, expect };
+ * runNotifierConformance({ name: "MyPushNotifier", channel: "app", test, ...rest });
+ * ```
  */
 export interface NotifierConformanceRunner {
   /** Groups cases; called synchronously while the suite is declared. */

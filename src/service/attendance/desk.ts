@@ -69,38 +69,146 @@ export interface AttendanceDeskOptions {
  * with optimistic concurrency: a lost race throws `GuideConflictError` and changes nothing. A refused step
  * throws `GuideTransitionError` (or `AttendanceRefusedError` for the desk's own rules); a wrong code never
  * throws.
+ *
+ * @example
+ * ```ts
+ * const desk = createAttendanceDesk({ tokens, guides: new MemoryGuideRepository() });
+ * await desk.open({ guide: guideInput, beneficiaryId: "BEN-1" });
+ * await desk.authorize({ guideId: "G-1", senha: "CO2026000001", validUntil: "2026-12-31" });
+ * await desk.requestToken({ guideId: "G-1", beneficiary });
+ * const result = await desk.confirm({ guideId: "G-1", providerId: "PRV-1", code });
+ * ```
  */
 export interface AttendanceDesk {
-  /** Creates the guide (state `requested`) and decides, by the rollout policy, whether it needs a token. */
+  /**
+   * Creates the guide (state `requested`) and decides, by the rollout policy, whether it needs a token.
+   *
+   * @example
+   * ```ts
+   * const attendance = await desk.open({
+   *   guide: { id: "G-1", type: "consulta", character: "eletiva", beneficiary: { cardNumber: "0064000012345678" },
+   *     provider: { code: "PRV-1" }, procedures: [{ tuss: "10101012", quantity: 1 }] },
+   *   beneficiaryId: "BEN-1",
+   *   display: { providerName: "Clínica Exemplo", procedureSummary: "Consulta eletiva" },
+   * });
+   * attendance.guide.state; // "requested"
+   * ```
+   */
   open(input: OpenAttendanceInput): Promise<Attendance>;
-  /** The attendance of a guide; throws `GuideNotFoundError` when there is none. */
+  /**
+   * The attendance of a guide; throws `GuideNotFoundError` when there is none.
+   *
+   * @example
+   * ```ts
+   * const { guide } = await desk.get("G-1");
+   * ```
+   */
   get(guideId: string): Promise<Attendance>;
-  /** Records the operator's eligibility answer (elegibilidade), with its reason and time. */
+  /**
+   * Records the operator's eligibility answer (elegibilidade), with its reason and time.
+   *
+   * @example
+   * ```ts
+   * await desk.recordEligibility({ guideId: "G-1", eligible: true, reason: "beneficiário ativo" });
+   * ```
+   */
   recordEligibility(input: RecordEligibilityInput): Promise<Attendance>;
-  /** One of the operator's review steps (em análise, aguardando justificativa, aguardando documentação). */
+  /**
+   * One of the operator's review steps (em análise, aguardando justificativa, aguardando documentação).
+   *
+   * @example
+   * ```ts
+   * await desk.review({ guideId: "G-1", step: "request_documents" }); // aguardando documentação
+   * ```
+   */
   review(input: ReviewInput): Promise<Attendance>;
-  /** The operator authorizes (senha and its validity); refused when eligibility is required and missing. */
+  /**
+   * The operator authorizes (senha and its validity); refused when eligibility is required and missing.
+   *
+   * @example
+   * ```ts
+   * await desk.authorize({ guideId: "G-1", senha: "CO2026000001", validUntil: "2026-12-31" });
+   * ```
+   */
   authorize(input: AuthorizeInput): Promise<Attendance>;
-  /** The operator denies; a live code is revoked in the same step. */
+  /**
+   * The operator denies; a live code is revoked in the same step.
+   *
+   * @example
+   * ```ts
+   * await desk.deny({ guideId: "G-1", glosas: ["1801"] }); // TISS table 38 reasons
+   * ```
+   */
   deny(input: DenyInput): Promise<Attendance>;
   /**
    * Issues and delivers a code, only for an authorized guide whose senha is valid and that needs a token.
    * The code lives no longer than the senha.
+   *
+   * @example
+   * ```ts
+   * const { issued } = await desk.requestToken({ guideId: "G-1", beneficiary, channel: "sms" });
+   * console.log(issued.deliveredTo); // "(43) 9****-0001": masked, and no code
+   * ```
    */
   requestToken(input: RequestTokenInput): Promise<RequestTokenResult>;
-  /** Verifies the code and confirms the guide in one call; the receipt is bound to the guide. */
+  /**
+   * Verifies the code and confirms the guide in one call; the receipt is bound to the guide.
+   *
+   * @example
+   * ```ts
+   * const result = await desk.confirm({ guideId: "G-1", providerId: "PRV-1", code: "492039" });
+   * if (!result.ok) console.log(result.reason, result.attemptsLeft); // "mismatch" 4
+   * ```
+   */
   confirm(input: ConfirmInput): Promise<ConfirmResult>;
-  /** Confirms with a TISS table 74 reason, or without proof when the guide needs no token. */
+  /**
+   * Confirms with a TISS table 74 reason, or without proof when the guide needs no token.
+   *
+   * @example
+   * ```ts
+   * await desk.confirmWithoutToken({
+   *   guideId: "G-1",
+   *   providerId: "PRV-1",
+   *   absence: { reason: "07", justification: "beneficiário sem celular no atendimento" }, // TISS table 74
+   * });
+   * ```
+   */
   confirmWithoutToken(input: ConfirmWithoutTokenInput): Promise<Attendance>;
-  /** Cancels; a live code is revoked in the same step. */
+  /**
+   * Cancels; a live code is revoked in the same step.
+   *
+   * @example
+   * ```ts
+   * await desk.cancel({ guideId: "G-1" }); // a live code is revoked too
+   * ```
+   */
   cancel(input: GuideRef): Promise<Attendance>;
-  /** Expires the guide when its senha or billing window has passed (revoking a live code); else unchanged. */
+  /**
+   * Expires the guide when its senha or billing window has passed (revoking a live code); else unchanged.
+   *
+   * @example
+   * ```ts
+   * for (const guideId of openGuideIds) await desk.expireIfDue({ guideId }); // e.g. from a nightly job
+   * ```
+   */
   expireIfDue(input: GuideRef): Promise<Attendance>;
-  /** Bills a confirmed guide inside the billing window; a second bill is refused. */
+  /**
+   * Bills a confirmed guide inside the billing window; a second bill is refused.
+   *
+   * @example
+   * ```ts
+   * await desk.bill({ guideId: "G-1", batchId: "LOTE-2026-12" });
+   * ```
+   */
   bill(input: BillInput): Promise<Attendance>;
   /**
    * Whether this consultation is a return visit (`tipoConsulta` 2): the same beneficiary and provider had
    * a confirmed consultation within the return window.
+   *
+   * @example
+   * ```ts
+   * const tipoConsulta = (await desk.isReturnVisit({ guideId: "G-2" })) ? "2" : "1";
+   * ```
    */
   isReturnVisit(input: GuideRef): Promise<boolean>;
 }

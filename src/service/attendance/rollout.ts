@@ -35,5 +35,12 @@ export function tokenRequiredFor(providerCodes: Iterable<string>): TokenRollout 
   return (guide) => enabled.has(guide.provider.code);
 }
 
-/** The default rollout: every guide needs a token (a honorários guide never does: TISS has no field). */
+/**
+ * The default rollout: every guide needs a token (a honorários guide never does: TISS has no field).
+ *
+ * @example
+ * ```ts
+ * const desk = createAttendanceDesk({ tokens, guides, rollout: everyGuideRequiresToken }); // the default
+ * ```
+ */
 export const everyGuideRequiresToken: TokenRollout = () => true;
