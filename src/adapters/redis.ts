@@ -75,13 +75,31 @@ import { SCRIPTS, type Script } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
 import { parseToken, tokenFields } from "./_redis-token.js";
 
-/** An ioredis client (`Redis` or `Cluster`): anything with `call(command, ...args)`. */
+/**
+ * An ioredis client (`Redis` or `Cluster`): anything with `call(command, ...args)`.
+ *
+ * @example
+ * ```ts
+ * import Redis from "ioredis";
+ * const client: IoRedisLikeClient = new Redis(process.env.REDIS_URL!); // or a Redis.Cluster
+ * const store = new RedisTokenStore({ client });
+ * ```
+ */
 export interface IoRedisLikeClient {
   /** Sends one command and resolves with its raw reply. */
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 
-/** A node-redis (v4, v5) client: anything with `sendCommand([command, ...args])`. */
+/**
+ * A node-redis (v4, v5) client: anything with `sendCommand([command, ...args])`.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * const client: NodeRedisLikeClient = await createClient({ url: process.env.REDIS_URL! }).connect();
+ * const store = new RedisTokenStore({ client });
+ * ```
+ */
 export interface NodeRedisLikeClient {
   /** Sends one command and resolves with its raw reply. */
   sendCommand(args: string[]): Promise<unknown>;

@@ -211,13 +211,42 @@ export interface HistoryOptions {
   readonly before?: string;
 }
 
-/** The token service. */
+/**
+ * The token service.
+ *
+ * @example
+ * ```ts
+ * const tokens = createTokenService({ store: new MemoryTokenStore(), notifier, pepper });
+ * const issued = await tokens.issue({ guide: { id: "G-1", providerId: "PRV-1" }, beneficiary });
+ * const result = await tokens.verify({ guideId: "G-1", providerId: "PRV-1", code: "492039" });
+ * if (result.ok) console.log(result.receipt, issued.deliveredTo);
+ * ```
+ */
 export interface TokenService {
   /** The resolved policy. */
   readonly policy: TokenPolicy;
-  /** The contacts the code may go to, masked, in preference order (for the attendant to choose from). */
+  /**
+   * The contacts the code may go to, masked, in preference order (for the attendant to choose from).
+   *
+   * @example
+   * ```ts
+   * const choices = tokens.listContacts(beneficiary, guardian);
+   * // [{ id: "c1", channel: "sms", masked: "(43) 9****-0001", recipient: "beneficiary" }, …]
+   * await tokens.issue({ guide: { id: "G-1", providerId: "PRV-1" }, beneficiary, guardian, contactId: choices[0]!.id });
+   * ```
+   */
   listContacts(beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[];
-  /** Issues a code for a guide (superseding the previous one) and delivers it. The result holds no code. */
+  /**
+   * Issues a code for a guide (superseding the previous one) and delivers it. The result holds no code.
+   *
+   * @example
+   * ```ts
+   * const issued = await tokens.issue({ guide: { id: "G-1", providerId: "PRV-1" }, beneficiary, channel: "sms" });
+   * console.log(`sent by ${issued.channel} to ${issued.deliveredTo}`); // masked; the result holds no code
+   * const pending = await tokens.issue({ guide: { id: "G-1", providerId: "PRV-1" }, beneficiary, background: true });
+   * console.log(pending.status, pending.deliveryId); // "pending": follow it with deliveryStatus
+   * ```
+   */
   issue(input: IssueInput & { readonly background: true }): Promise<PendingIssueResult>;
   issue(input: IssueInput & { readonly background?: false }): Promise<IssueResult>;
   issue(input: IssueInput): Promise<IssueResult | PendingIssueResult>;
@@ -237,31 +266,88 @@ export interface TokenService {
   resend(input: IssueInput & { readonly background: true }): Promise<ResendResult<PendingIssueResult>>;
   resend(input: IssueInput & { readonly background?: false }): Promise<ResendResult<IssueResult>>;
   resend(input: IssueInput): Promise<ResendResult>;
-  /** What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished. */
+  /**
+   * What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished.
+   *
+   * @example
+   * ```ts
+   * const status = await tokens.deliveryStatus("G-1");
+   * if (status.state === "failed" || status.state === "unfinished") say("ask for another contact");
+   * ```
+   */
   deliveryStatus(guideId: string): Promise<DeliveryStatus>;
   /**
    * Records a provider's delivery report (from a parser of `health-token/receipts`); a `failed` one sends the
    * same code to the next fallback contact when it may. Throws `ReceiptRejectedError` (`replayed`,
    * `unknown_token`, `malformed`) and then changes nothing.
+   *
+   * @example
+   * ```ts
+   * const reports = parseTwilioStatusCallback({ url, rawBody, headers, authToken: process.env.TWILIO_AUTH_TOKEN! });
+   * for (const report of reports) await tokens.applyDeliveryReport(report); // a failed SMS falls back to the next contact
+   * ```
    */
   applyDeliveryReport(
     report: DeliveryReport,
     options?: { readonly guideId?: string },
   ): Promise<DeliveryReportResult>;
-  /** Verifies a sent code. Never throws on a wrong or malformed code. */
+  /**
+   * Verifies a sent code. Never throws on a wrong or malformed code.
+   *
+   * @example
+   * ```ts
+   * const result = await tokens.verify({ guideId: "G-1", providerId: "PRV-1", code: "492039" });
+   * if (!result.ok) console.log(result.reason, result.attemptsLeft); // "mismatch" 4 — never thrown
+   * ```
+   */
   verify(input: VerifyInput): Promise<VerifyResult>;
-  /** Revokes the active token of a guide. */
+  /**
+   * Revokes the active token of a guide.
+   *
+   * @example
+   * ```ts
+   * const { revoked } = await tokens.revoke({ guideId: "G-1", reason: "guide cancelled" });
+   * ```
+   */
   revoke(input: RevokeInput): Promise<RevokeResult>;
   /**
    * The beneficiary reports a code they did not ask for: the token is revoked and a fraud event recorded.
    * Takes the guide and beneficiary, or the message's `reportRef` (resolved without any lookup).
+   *
+   * @example
+   * ```ts
+   * await tokens.reportUnrequested({ reportRef }); // the message's reportRef, from "I did not request this code"
+   * await tokens.reportUnrequested({ guideId: "G-1", beneficiaryId: "BEN-1" });
+   * ```
    */
   reportUnrequested(input: ReportUnrequestedInput): Promise<RevokeResult>;
-  /** The beneficiary's events, newest first, with masked contacts. */
+  /**
+   * The beneficiary's events, newest first, with masked contacts.
+   *
+   * @example
+   * ```ts
+   * const page = await tokens.history("BEN-1", { limit: 50 });
+   * const older = await tokens.history("BEN-1", { limit: 50, before: page.at(-1)!.id });
+   * ```
+   */
   history(beneficiaryId: string, options?: HistoryOptions): Promise<TokenEvent[]>;
-  /** Enrolls the beneficiary's app (TOTP): the secret is returned once and stored only encrypted. */
+  /**
+   * Enrolls the beneficiary's app (TOTP): the secret is returned once and stored only encrypted.
+   *
+   * @example
+   * ```ts
+   * const { otpauthUri } = await tokens.enrollApp({ id: "BEN-1" }); // show it once as a QR code
+   * ```
+   */
   enrollApp(beneficiary: Pick<PersonInput, "id">): Promise<AppEnrollment>;
-  /** Verifies a code generated by the beneficiary's app. Same result type and attempt rules as `verify`. */
+  /**
+   * Verifies a code generated by the beneficiary's app. Same result type and attempt rules as `verify`.
+   *
+   * @example
+   * ```ts
+   * const result = await tokens.verifyAppCode({ guideId: "G-1", providerId: "PRV-1", beneficiaryId: "BEN-1", code: "492039" });
+   * ```
+   */
   verifyAppCode(input: VerifyAppCodeInput): Promise<VerifyResult>;
   /**
    * Why and until when the next issue for a beneficiary (and, given a guide, for that guide) would be refused:

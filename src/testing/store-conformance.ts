@@ -16,6 +16,13 @@ import { type ConformanceAssertion, conformanceExpect } from "./expect.js";
 /**
  * The test runner handed to {@link runStoreConformance}: `describe` and `it`, as vitest and Jest name them
  * (for `node:test`, use {@link nodeTestRunner}). When `it` has an `it.skip`, skipped cases are declared with it.
+ *
+ * @example
+ * ```ts
+ * import { describe, expect, it } from "vitest";
+ * const test: ConformanceRunner = { describe, it, expect }; // vitest's or Jest's globals; node:test: nodeTestRunner
+ * runStoreConformance({ name: "MyStore", createStore: () => new MyStore(), test });
+ * ```
  */
 export interface ConformanceRunner {
   /** Groups cases; called synchronously while the suite is declared. */
