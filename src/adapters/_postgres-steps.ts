@@ -30,6 +30,9 @@ DECLARE
   r text := '';
   c integer;
 BEGIN
+  IF ltrim(id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-') = '' THEN
+    RETURN id; -- only unreserved characters: unchanged (and no byte loop)
+  END IF;
   FOR i IN 0 .. length(b) - 1 LOOP
     c := get_byte(b, i);
     IF c BETWEEN 48 AND 57 OR c BETWEEN 65 AND 90 OR c BETWEEN 97 AND 122 OR c IN (45, 46, 95, 126) THEN
@@ -61,8 +64,9 @@ CREATE OR REPLACE FUNCTION ${s}.ht_append(p_bodies json) RETURNS void
 LANGUAGE plpgsql AS ${q}
 BEGIN
   INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-  SELECT e.body::json->>'beneficiaryId', e.body::json->>'id', (e.body::json->>'atMs')::bigint, e.body
-  FROM json_array_elements_text(p_bodies) WITH ORDINALITY AS e(body, n)
+  SELECT e.j->>'beneficiaryId', e.j->>'id', (e.j->>'atMs')::bigint, e.body
+  FROM (SELECT b.body, b.body::json AS j, b.n
+    FROM json_array_elements_text(p_bodies) WITH ORDINALITY AS b(body, n)) AS e
   ORDER BY e.n;
 END ${q};
 
@@ -156,7 +160,8 @@ DECLARE
   v_left integer;
   v_provider_failures bigint;
   v_base text;
-  v_bodies json;
+  v_body text;
+  v_locked text;
 BEGIN
   ${attemptUpdate(s, { guide: "p_guide", provider: "p_provider", hash: "p_hash", now: "p_now" })}
   RETURNING t.* INTO tok;
@@ -175,20 +180,25 @@ BEGIN
     || ',"guideId":' || ${json("p_guide")} || ',"providerId":' || ${json("p_provider")}
     || ',"tokenId":' || ${json("tok.token_id")} || ',"channel":' || ${json("tok.channel")};
   IF v_outcome = 'ok' THEN
-    v_bodies := json_build_array('{"id":' || ${json("p_event_id")} || v_base || ',"type":"token.verified"}');
+    v_body := '{"id":' || ${json("p_event_id")} || v_base || ',"type":"token.verified"}';
   ELSIF v_outcome IN ('mismatch', 'wrong_provider') THEN
-    v_bodies := json_build_array('{"id":' || ${json("p_event_id")} || v_base
+    v_body := '{"id":' || ${json("p_event_id")} || v_base
       || ',"type":"token.rejected","reason":"' || v_outcome || '","attemptsLeft":' || v_left
-      || COALESCE(',"providerFailures":' || v_provider_failures, '') || '}');
+      || COALESCE(',"providerFailures":' || v_provider_failures, '') || '}';
     IF v_left = 0 THEN
-      v_bodies := json_build_array(v_bodies->>0, '{"id":' || ${json("p_locked_event_id")} || v_base
-        || ',"type":"token.locked","reason":"' || v_outcome || '"}');
+      v_locked := '{"id":' || ${json("p_locked_event_id")} || v_base
+        || ',"type":"token.locked","reason":"' || v_outcome || '"}';
     END IF;
   ELSE
-    v_bodies := json_build_array('{"id":' || ${json("p_event_id")} || v_base
-      || ',"type":"token.rejected","reason":"' || v_outcome || '"}');
+    v_body := '{"id":' || ${json("p_event_id")} || v_base
+      || ',"type":"token.rejected","reason":"' || v_outcome || '"}';
   END IF;
-  PERFORM ${s}.ht_append(v_bodies);
+  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  VALUES (tok.beneficiary_id, p_event_id, p_now, v_body);
+  IF v_locked IS NOT NULL THEN
+    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+    VALUES (tok.beneficiary_id, p_locked_event_id, p_now, v_locked);
+  END IF;
   RETURN QUERY SELECT v_outcome, tok.token_id, tok.provider_id, tok.beneficiary_id, tok.code_hash,
     tok.issued_at_ms, tok.expires_at_ms, tok.max_attempts, tok.attempts, tok.status, tok.channel,
     v_provider_failures;
