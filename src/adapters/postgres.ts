@@ -84,7 +84,9 @@ export interface PostgresTokenStoreOptions {
   /**
    * Send each statement as a named prepared statement (`query({ name, text, values })`), so every connection
    * parses and plans it once. For node-postgres (`pg`) pools and clients only; PGlite and most other wrappers
-   * do not take a config object. Default `false`. With it, `attempt` runs about as fast as a one-row `UPDATE`.
+   * do not take a config object. Default `false`: behind PgBouncer in transaction pooling mode named statements
+   * fail unless it tracks them (1.21+ with `max_prepared_statements` above 0; the default from 1.24). Turn it on
+   * for a direct connection or such a pooler; it saves the parse and plan of each call (docs/adapters.md).
    */
   readonly namedStatements?: boolean;
 }
