@@ -2,7 +2,9 @@
  * `health-token/postgres`: a {@link TokenStore} on PostgreSQL (13+) or PGlite.
  *
  * `attempt` is one `UPDATE … RETURNING` whose outcome is computed in SQL from the row it locks; `save` with its
- * supersede is one `INSERT … ON CONFLICT DO UPDATE`. Every other operation is one statement too. Concurrent
+ * supersede is one `INSERT … ON CONFLICT DO UPDATE`. Every other operation is one statement too, and so is each
+ * of the port's steps (`issueStep`, `verifyStep`, `appVerifyBegin`, `appVerifyFinish`): one call of a PL/pgSQL
+ * function the migration creates, so a step and its events commit together. Concurrent
  * callers on any number of connections are serialized by the row lock, so of N concurrent correct attempts
  * exactly one gets `ok`.
  *

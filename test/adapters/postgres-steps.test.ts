@@ -16,6 +16,7 @@ import type { DeliveryReceipt, Notifier, TokenMessage } from "../../src/ports/no
 import type { TokenStore } from "../../src/ports/store.js";
 import { createTokenService, type TokenService } from "../../src/service/token-service.js";
 import { FakeClock, OutboxNotifier, seededRandom } from "../../src/testing/fakes.js";
+import { withoutSteps } from "../../src/testing/index.js";
 import { testKeyBytes, testPepper } from "../helpers/keys.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
 
@@ -35,27 +36,8 @@ const HOSTILE = [
   "x".repeat(128),
   "\\n",
 ];
-const FINE_GRAINED = [
-  "save",
-  "attempt",
-  "revoke",
-  "get",
-  "increment",
-  "decrement",
-  "peek",
-  "claimOnce",
-  "putAppSecret",
-  "getAppSecret",
-  "appendEvent",
-  "listEvents",
-  "purge",
-] as const;
-
 /** The store with its steps hidden: the service then composes the fine-grained methods. */
-function composed(store: TokenStore): TokenStore {
-  const methods = FINE_GRAINED.map((name) => [name, (store[name] as () => unknown).bind(store)]);
-  return Object.fromEntries(methods) as unknown as TokenStore;
-}
+const composed = withoutSteps;
 
 /** A pool that counts the statements sent through it. */
 function counted(pool: PostgresPoolLike): { pool: PostgresPoolLike; calls: () => number } {
