@@ -2,7 +2,9 @@
  * `health-token/postgres`: a {@link TokenStore} on PostgreSQL (13+) or PGlite.
  *
  * `attempt` is one `UPDATE … RETURNING` whose outcome is computed in SQL from the row it locks; `save` with its
- * supersede is one `INSERT … ON CONFLICT DO UPDATE`. Every other operation is one statement too. Concurrent
+ * supersede is one `INSERT … ON CONFLICT DO UPDATE`. Every other operation is one statement too, and so is each
+ * of the port's steps (`issueStep`, `verifyStep`, `appVerifyBegin`, `appVerifyFinish`): one call of a PL/pgSQL
+ * function the migration creates, so a step and its events commit together. Concurrent
  * callers on any number of connections are serialized by the row lock, so of N concurrent correct attempts
  * exactly one gets `ok`.
  *
@@ -42,7 +44,28 @@ import type {
   TokenStatus,
   TokenStore,
 } from "../ports/store.js";
+import {
+  type AppVerifyBeginInput,
+  type AppVerifyBeginResult,
+  type AppVerifyFinishInput,
+  type AppVerifyFinishResult,
+  type IssueStepInput,
+  type IssueStepResult,
+  type TokenStoreSteps,
+  type VerifyStepInput,
+  type VerifyStepResult,
+  verifyStepEvents,
+} from "../ports/store-steps.js";
 import { quoteIdent } from "./_pg-ident.js";
+import {
+  attemptUpdate,
+  counterHit,
+  counterTakeBack,
+  prefixed,
+  saveUpsert,
+  TOKEN_COLUMNS,
+} from "./_postgres-sql.js";
+import { eventBodies, postgresStepsSql, revokedHead, stepCalls } from "./_postgres-steps.js";
 
 /** What {@link PostgresTokenStore} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit. */
 export interface PostgresPoolLike {
@@ -63,7 +86,9 @@ export interface PostgresTokenStoreOptions {
   /**
    * Send each statement as a named prepared statement (`query({ name, text, values })`), so every connection
    * parses and plans it once. For node-postgres (`pg`) pools and clients only; PGlite and most other wrappers
-   * do not take a config object. Default `false`. With it, `attempt` runs about as fast as a one-row `UPDATE`.
+   * do not take a config object. Default `false`: behind PgBouncer in transaction pooling mode named statements
+   * fail unless it tracks them (1.21+ with `max_prepared_statements` above 0; the default from 1.24). Turn it on
+   * for a direct connection or such a pooler; it saves the parse and plan of each call (docs/adapters.md).
    */
   readonly namedStatements?: boolean;
 }
@@ -75,7 +100,7 @@ interface NamedQuery {
 }
 
 /** The schema version this release writes and reads. */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 const DEFAULT_SCHEMA = "health_token";
 
@@ -164,15 +189,13 @@ CREATE INDEX IF NOT EXISTS events_beneficiary_idx ON ${s}.events (beneficiary_id
 CREATE INDEX IF NOT EXISTS events_event_id_idx ON ${s}.events (beneficiary_id, event_id);
 CREATE INDEX IF NOT EXISTS events_at_ms_idx ON ${s}.events (at_ms);
 
+${postgresStepsSql(s)}
 INSERT INTO ${s}.schema_version AS v (component, version) VALUES ('health-token', ${POSTGRES_SCHEMA_VERSION})
 ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
 WHERE v.version < EXCLUDED.version;
 COMMIT;
 `;
 }
-
-const TOKEN_COLUMNS =
-  "token_id, guide_id, provider_id, beneficiary_id, code_hash, issued_at_ms, expires_at_ms, max_attempts, attempts, status, channel";
 
 interface TokenRow {
   token_id: string;
@@ -186,6 +209,39 @@ interface TokenRow {
   attempts: string | number;
   status: string;
   channel: string;
+}
+
+interface VerifyRow {
+  r_outcome: string;
+  r_token_id: string;
+  r_provider_id: string;
+  r_beneficiary_id: string;
+  r_code_hash: string;
+  r_issued_at_ms: string | number;
+  r_expires_at_ms: string | number;
+  r_max_attempts: string | number;
+  r_attempts: string | number;
+  r_status: string;
+  r_channel: string;
+  r_provider_failures: string | number | null;
+}
+
+/** An attempt's result from its outcome (computed in SQL) and the token as the attempt left it. */
+function toAttempt(outcome: string, token: StoredToken): AttemptResult {
+  switch (outcome) {
+    case "mismatch":
+    case "wrong_provider":
+      return { outcome, token, attemptsLeft: Math.max(0, token.maxAttempts - token.attempts) };
+    case "ok":
+    case "expired":
+    case "consumed":
+    case "revoked":
+    case "locked":
+    case "superseded":
+      return { outcome, token };
+    default:
+      throw new StoreUnavailableError("attempt returned an unknown outcome", { scope: "postgres" });
+  }
 }
 
 function toToken(row: TokenRow): StoredToken {
@@ -216,7 +272,7 @@ function toToken(row: TokenRow): StoredToken {
  * const tokens = createTokenService({ store, notifier, pepper });
  * ```
  */
-export class PostgresTokenStore implements TokenStore {
+export class PostgresTokenStore implements TokenStore, TokenStoreSteps {
   readonly #pool: PostgresPoolLike;
   readonly #schema: string;
   readonly #eventRetentionMs: number;
@@ -239,6 +295,7 @@ export class PostgresTokenStore implements TokenStore {
     | "version",
     string
   >;
+  readonly #steps: ReturnType<typeof stepCalls>;
 
   /** @param options - the pool, the schema and the event retention; see {@link PostgresTokenStoreOptions} */
   constructor(options: PostgresTokenStoreOptions) {
@@ -255,54 +312,17 @@ export class PostgresTokenStore implements TokenStore {
     this.#eventRetentionMs = retention;
     this.#named = options.namedStatements === true;
     const s = quoteIdent(this.#schema);
-    // The previous token's code, still within its life.
-    const late = `COALESCE(t.prev_code_hash = $3::text AND $4::bigint < t.prev_expires_at_ms, false)`;
-    // Evaluated against the row as locked by the UPDATE (READ COMMITTED re-reads it after a concurrent commit).
-    const outcome = `(CASE
-      WHEN t.status IN ('revoked', 'consumed') THEN t.status
-      WHEN $4::bigint >= t.expires_at_ms THEN 'expired'
-      WHEN t.status = 'locked' THEN 'locked'
-      WHEN t.provider_id <> $2::text THEN 'wrong_provider'
-      WHEN t.code_hash <> $3::text AND ${late} THEN 'superseded'
-      WHEN t.code_hash <> $3::text THEN 'mismatch'
-      ELSE 'ok' END)`;
-    const counts = `(t.status = 'active' AND $4::bigint < t.expires_at_ms
-      AND (t.provider_id <> $2::text OR (t.code_hash <> $3::text AND NOT ${late})))`;
+    this.#steps = stepCalls(s);
     this.#sql = {
-      save: `INSERT INTO ${s}.tokens AS t (${TOKEN_COLUMNS}, last_outcome, superseded_token_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'active', $9, NULL, NULL)
-        ON CONFLICT (guide_id) DO UPDATE SET
-          superseded_token_id = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
-            THEN t.token_id END,
-          prev_code_hash = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
-            THEN t.code_hash END,
-          prev_expires_at_ms = CASE WHEN t.status = 'active' AND t.expires_at_ms > EXCLUDED.issued_at_ms
-            THEN t.expires_at_ms END,
-          token_id = EXCLUDED.token_id, provider_id = EXCLUDED.provider_id,
-          beneficiary_id = EXCLUDED.beneficiary_id, code_hash = EXCLUDED.code_hash,
-          issued_at_ms = EXCLUDED.issued_at_ms, expires_at_ms = EXCLUDED.expires_at_ms,
-          max_attempts = EXCLUDED.max_attempts, attempts = 0, status = 'active', channel = EXCLUDED.channel,
-          last_outcome = NULL
-        RETURNING superseded_token_id`,
-      attempt: `UPDATE ${s}.tokens AS t SET
-          attempts = t.attempts + CASE WHEN ${counts} THEN 1 ELSE 0 END,
-          status = CASE WHEN ${counts} AND t.attempts + 1 >= t.max_attempts THEN 'locked'
-            WHEN ${outcome} = 'ok' THEN 'consumed' ELSE t.status END,
-          last_outcome = ${outcome}
-        WHERE t.guide_id = $1::text
+      save: saveUpsert(s, ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"]),
+      attempt: `${attemptUpdate(s, { guide: "$1", provider: "$2", hash: "$3", now: "$4" })}
         RETURNING t.last_outcome AS outcome, ${prefixed("t", TOKEN_COLUMNS)}`,
       revoke: `UPDATE ${s}.tokens AS t SET status = 'revoked', last_outcome = NULL
         WHERE t.guide_id = $1 AND t.status = 'active' AND t.expires_at_ms > $2::bigint
         RETURNING ${prefixed("t", TOKEN_COLUMNS)}`,
       get: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens WHERE guide_id = $1`,
-      increment: `INSERT INTO ${s}.counters AS c (key, count, reset_at_ms) VALUES ($1, 1, $3::bigint + $2::bigint)
-        ON CONFLICT (key) DO UPDATE SET
-          count = CASE WHEN c.reset_at_ms <= $3::bigint THEN 1 ELSE c.count + 1 END,
-          reset_at_ms = CASE WHEN c.reset_at_ms <= $3::bigint THEN $3::bigint + $2::bigint ELSE c.reset_at_ms END
-        RETURNING count, reset_at_ms`,
-      decrement: `UPDATE ${s}.counters AS c SET count = GREATEST(c.count - 1, 0)
-        WHERE c.key = $1 AND c.reset_at_ms > $2::bigint
-        RETURNING count, reset_at_ms`,
+      increment: counterHit(s, "$1", "$2", "$3"),
+      decrement: counterTakeBack(s, "$1", "$2"),
       peek: `SELECT count, reset_at_ms FROM ${s}.counters WHERE key = $1 AND reset_at_ms > $2::bigint`,
       claim: `INSERT INTO ${s}.claims AS o (key, expires_at_ms) VALUES ($1, $2::bigint)
         ON CONFLICT (key) DO UPDATE SET expires_at_ms = EXCLUDED.expires_at_ms WHERE o.expires_at_ms <= $3::bigint
@@ -414,22 +434,7 @@ export class PostgresTokenStore implements TokenStore {
       input.nowMs,
     ]);
     const row = rows[0];
-    if (!row) return { outcome: "not_found" };
-    const token = toToken(row);
-    switch (row.outcome) {
-      case "mismatch":
-      case "wrong_provider":
-        return { outcome: row.outcome, token, attemptsLeft: Math.max(0, token.maxAttempts - token.attempts) };
-      case "ok":
-      case "expired":
-      case "consumed":
-      case "revoked":
-      case "locked":
-      case "superseded":
-        return { outcome: row.outcome, token };
-      default:
-        throw new StoreUnavailableError("attempt returned an unknown outcome", { scope: "postgres" });
-    }
+    return row ? toAttempt(row.outcome, toToken(row)) : { outcome: "not_found" };
   }
 
   async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
@@ -531,13 +536,152 @@ export class PostgresTokenStore implements TokenStore {
     ]);
     return { tokens: Number(rows[0]?.tokens ?? 0), events: Number(rows[0]?.events ?? 0) };
   }
-}
 
-function prefixed(alias: string, columns: string): string {
-  return columns
-    .split(", ")
-    .map((c) => `${alias}.${c}`)
-    .join(", ");
+  /**
+   * The issue step (see {@link TokenStoreSteps.issueStep}): one call of the schema's `ht_issue_step`, so the
+   * limits, the save and the events are one transaction; a refused issue changes nothing.
+   */
+  async issueStep(input: IssueStepInput): Promise<IssueStepResult> {
+    const { token, failures, cooldown, sends } = input;
+    const rows = await this.#query<{
+      outcome: string;
+      reset_at_ms: string | null;
+      superseded: string | null;
+    }>("issueStep", this.#steps.issue, [
+      token.tokenId,
+      token.guideId,
+      token.providerId,
+      token.beneficiaryId,
+      token.codeHash,
+      token.issuedAtMs,
+      token.expiresAtMs,
+      token.maxAttempts,
+      token.channel,
+      failures.key,
+      failures.max,
+      cooldown?.key ?? null,
+      cooldown?.max ?? null,
+      cooldown?.windowMs ?? null,
+      sends.key,
+      sends.max,
+      sends.windowMs,
+      revokedHead(input.revokedEvent),
+      eventBodies(input.issuedEvents),
+    ]);
+    const row = rows[0];
+    switch (row?.outcome) {
+      case "saved": {
+        const superseded = row.superseded === null ? [] : [row.superseded];
+        const revoked = superseded.map((tokenId) => ({ ...input.revokedEvent, tokenId }) as TokenEvent);
+        return { outcome: "saved", superseded, events: [...revoked, ...input.issuedEvents] };
+      }
+      case "locked_out":
+      case "cooldown":
+      case "sends_per_guide":
+        return { outcome: row.outcome, resetAtMs: Number(row.reset_at_ms) };
+      default:
+        throw new StoreUnavailableError("issueStep returned no outcome", { scope: "postgres" });
+    }
+  }
+
+  /**
+   * The verify step (see {@link TokenStoreSteps.verifyStep}): one call of the schema's `ht_verify_step`, which
+   * makes the attempt, charges the failure counter (the beneficiary's key is built in SQL from the token's
+   * beneficiary, as `rateLimitKeys.failures` builds it) and appends the events of `verifyStepEvents`.
+   */
+  async verifyStep(input: VerifyStepInput): Promise<VerifyStepResult> {
+    const rows = await this.#query<VerifyRow>("verifyStep", this.#steps.verify, [
+      input.guideId,
+      input.providerId,
+      input.candidateHash,
+      input.nowMs,
+      input.failureWindowMs,
+      input.providerFailures.key,
+      input.providerFailures.windowMs,
+      input.eventIds[0],
+      input.eventIds[1],
+    ]);
+    const row = rows[0];
+    if (!row) return { attempt: { outcome: "not_found" }, events: [] };
+    const attempt = toAttempt(row.r_outcome, {
+      tokenId: row.r_token_id,
+      guideId: input.guideId,
+      providerId: row.r_provider_id,
+      beneficiaryId: row.r_beneficiary_id,
+      codeHash: row.r_code_hash,
+      issuedAtMs: Number(row.r_issued_at_ms),
+      expiresAtMs: Number(row.r_expires_at_ms),
+      maxAttempts: Number(row.r_max_attempts),
+      attempts: Number(row.r_attempts),
+      status: row.r_status as TokenStatus,
+      channel: row.r_channel as Channel,
+    });
+    const providerFailures = row.r_provider_failures === null ? undefined : Number(row.r_provider_failures);
+    return { attempt, events: verifyStepEvents(input, attempt, providerFailures) };
+  }
+
+  /** The app-mode reservation (see {@link TokenStoreSteps.appVerifyBegin}): one call of `ht_app_begin`. */
+  async appVerifyBegin(input: AppVerifyBeginInput): Promise<AppVerifyBeginResult> {
+    const { failures, attempts } = input;
+    const rows = await this.#query<{
+      r_outcome: string;
+      r_attempts: string | null;
+      r_key_id: string | null;
+      r_ciphertext: string | null;
+      r_created_at_ms: string | null;
+    }>("appVerifyBegin", this.#steps.appBegin, [
+      input.beneficiaryId,
+      input.nowMs,
+      failures.key,
+      failures.max,
+      failures.windowMs,
+      attempts.key,
+      attempts.max,
+      attempts.windowMs,
+      eventBodies([input.lockedEvent]),
+    ]);
+    const row = rows[0];
+    switch (row?.r_outcome) {
+      case "locked":
+        return { outcome: "locked", events: [input.lockedEvent] };
+      case "not_found":
+        return { outcome: "not_found" };
+      case "compare":
+        return {
+          outcome: "compare",
+          attempts: Number(row!.r_attempts),
+          secret: {
+            beneficiaryId: input.beneficiaryId,
+            keyId: row!.r_key_id as string,
+            ciphertext: row!.r_ciphertext as string,
+            createdAtMs: Number(row!.r_created_at_ms),
+          },
+        };
+      default:
+        throw new StoreUnavailableError("appVerifyBegin returned no outcome", { scope: "postgres" });
+    }
+  }
+
+  /**
+   * The settlement of an app-mode reservation (see {@link TokenStoreSteps.appVerifyFinish}): one call of
+   * `ht_app_finish` for a match, one append of the events for a mismatch.
+   */
+  async appVerifyFinish(input: AppVerifyFinishInput): Promise<AppVerifyFinishResult> {
+    if (!input.matched) {
+      await this.#query("appVerifyFinish", this.#steps.append, [eventBodies(input.events)]);
+      return { first: false, events: input.events };
+    }
+    const rows = await this.#query<{ first: boolean }>("appVerifyFinish", this.#steps.appFinish, [
+      input.nowMs,
+      input.failuresKey,
+      input.claim.key,
+      input.claim.expiresAtMs,
+      eventBodies([input.verifiedEvent]),
+      eventBodies([input.replayedEvent]),
+    ]);
+    const first = rows[0]?.first === true;
+    return { first, events: [first ? input.verifiedEvent : input.replayedEvent] };
+  }
 }
 
 export {

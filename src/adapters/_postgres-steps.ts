@@ -1,0 +1,291 @@
+/**
+ * The intent-level steps of the PostgreSQL token store as PL/pgSQL functions (internal), created by the schema
+ * migration (version 3). Each step is one `SELECT` of one function: one round trip, and one transaction, so its
+ * state change and its events commit together or not at all. The events are stored exactly as `appendEvent`
+ * stores them: `body` is the event's `JSON.stringify` text (built in SQL, key for key, for the verify step,
+ * whose token only the database knows), with `beneficiary_id`, `event_id` and `at_ms` beside it.
+ */
+import { attemptUpdate, counterHit, counterTakeBack, saveUpsert } from "./_postgres-sql.js";
+
+/** A dollar-quote tag that does not occur in `text` (a schema name may hold `$`). */
+function dollarTag(text: string): string {
+  let tag = "$ht$";
+  for (let i = 1; text.includes(tag); i++) tag = `$ht${i}$`;
+  return tag;
+}
+
+/**
+ * The `CREATE OR REPLACE FUNCTION`s of the steps, for the quoted schema `s`. Every function references its
+ * tables schema-qualified, so it does not depend on the caller's `search_path`.
+ */
+export function postgresStepsSql(s: string): string {
+  const q = dollarTag(s);
+  const json = (expr: string) => `to_json((${expr})::text)::text`;
+  return `-- Version 3: the intent-level steps, one function call each (one round trip, one transaction).
+-- ht_key_part(id): the percent-encoding of an id as one part of a counter key, as the library's rateLimitKeys do.
+CREATE OR REPLACE FUNCTION ${s}.ht_key_part(id text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS ${q}
+DECLARE
+  b bytea := convert_to(id, 'UTF8');
+  r text := '';
+  c integer;
+BEGIN
+  IF ltrim(id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-') = '' THEN
+    RETURN id; -- only unreserved characters: unchanged (and no byte loop)
+  END IF;
+  FOR i IN 0 .. length(b) - 1 LOOP
+    c := get_byte(b, i);
+    IF c BETWEEN 48 AND 57 OR c BETWEEN 65 AND 90 OR c BETWEEN 97 AND 122 OR c IN (45, 46, 95, 126) THEN
+      r := r || chr(c);
+    ELSE
+      r := r || '%' || upper(lpad(to_hex(c), 2, '0'));
+    END IF;
+  END LOOP;
+  RETURN r;
+END ${q};
+
+-- ht_hit / ht_take_back: increment and decrement of a fixed-window counter.
+CREATE OR REPLACE FUNCTION ${s}.ht_hit(p_key text, p_window bigint, p_now bigint,
+  OUT r_count bigint, OUT r_reset_at_ms bigint)
+LANGUAGE plpgsql AS ${q}
+BEGIN
+  ${counterHit(s, "p_key", "p_window", "p_now")}
+  INTO r_count, r_reset_at_ms;
+END ${q};
+
+CREATE OR REPLACE FUNCTION ${s}.ht_take_back(p_key text, p_now bigint) RETURNS void
+LANGUAGE plpgsql AS ${q}
+BEGIN
+  ${counterTakeBack(s, "p_key", "p_now", false)};
+END ${q};
+
+-- ht_append(bodies): appends events given as a JSON array of their JSON texts, in order.
+CREATE OR REPLACE FUNCTION ${s}.ht_append(p_bodies json) RETURNS void
+LANGUAGE plpgsql AS ${q}
+BEGIN
+  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  SELECT e.j->>'beneficiaryId', e.j->>'id', (e.j->>'atMs')::bigint, e.body
+  FROM (SELECT b.body, b.body::json AS j, b.n
+    FROM json_array_elements_text(p_bodies) WITH ORDINALITY AS b(body, n)) AS e
+  ORDER BY e.n;
+END ${q};
+
+-- ht_issue_step: the limits (a refusal changes nothing), the save that supersedes, the issue's events.
+CREATE OR REPLACE FUNCTION ${s}.ht_issue_step(
+  p_token_id text, p_guide text, p_provider text, p_beneficiary text, p_hash text, p_issued bigint,
+  p_expires bigint, p_max_attempts integer, p_channel text,
+  p_failures_key text, p_failures_max bigint,
+  p_cooldown_key text, p_cooldown_max bigint, p_cooldown_window bigint,
+  p_sends_key text, p_sends_max bigint, p_sends_window bigint,
+  p_revoked_head text, p_events json)
+RETURNS TABLE (r_outcome text, r_reset_at_ms bigint, r_superseded text)
+LANGUAGE plpgsql AS ${q}
+DECLARE
+  v_count bigint;
+  v_reset bigint;
+  v_refusal text;
+  v_superseded text;
+BEGIN
+  SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
+    WHERE c.key = p_failures_key AND c.reset_at_ms > p_issued;
+  IF COALESCE(v_count, 0) >= p_failures_max THEN
+    RETURN QUERY SELECT 'locked_out'::text, COALESCE(v_reset, 0), NULL::text;
+    RETURN;
+  END IF;
+  IF p_cooldown_key IS NOT NULL THEN
+    SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
+      WHERE c.key = p_cooldown_key AND c.reset_at_ms > p_issued;
+    IF COALESCE(v_count, 0) >= p_cooldown_max THEN
+      RETURN QUERY SELECT 'cooldown'::text, COALESCE(v_reset, 0), NULL::text;
+      RETURN;
+    END IF;
+  END IF;
+  SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
+    WHERE c.key = p_sends_key AND c.reset_at_ms > p_issued;
+  IF COALESCE(v_count, 0) >= p_sends_max THEN
+    RETURN QUERY SELECT 'sends_per_guide'::text, COALESCE(v_reset, 0), NULL::text;
+    RETURN;
+  END IF;
+  -- A concurrent issue may have taken the last unit since the reads: its hit then refuses this one, and the
+  -- subtransaction gives back every hit this step took, so a refused step changes nothing.
+  BEGIN
+    IF p_cooldown_key IS NOT NULL THEN
+      SELECT h.r_count, h.r_reset_at_ms INTO v_count, v_reset
+        FROM ${s}.ht_hit(p_cooldown_key, p_cooldown_window, p_issued) AS h;
+      IF v_count > p_cooldown_max THEN
+        v_refusal := 'cooldown';
+        RAISE EXCEPTION 'refused' USING ERRCODE = 'HT429';
+      END IF;
+    END IF;
+    SELECT h.r_count, h.r_reset_at_ms INTO v_count, v_reset
+      FROM ${s}.ht_hit(p_sends_key, p_sends_window, p_issued) AS h;
+    IF v_count > p_sends_max THEN
+      v_refusal := 'sends_per_guide';
+      RAISE EXCEPTION 'refused' USING ERRCODE = 'HT429';
+    END IF;
+  EXCEPTION WHEN SQLSTATE 'HT429' THEN
+    RETURN QUERY SELECT v_refusal, v_reset, NULL::text;
+    RETURN;
+  END;
+  ${saveUpsert(s, [
+    "p_token_id",
+    "p_guide",
+    "p_provider",
+    "p_beneficiary",
+    "p_hash",
+    "p_issued",
+    "p_expires",
+    "p_max_attempts",
+    "p_channel",
+  ])}
+  INTO v_superseded;
+  IF v_superseded IS NOT NULL THEN
+    PERFORM ${s}.ht_append(json_build_array(p_revoked_head || ${json("v_superseded")} || '}'));
+  END IF;
+  PERFORM ${s}.ht_append(p_events);
+  RETURN QUERY SELECT 'saved'::text, NULL::bigint, v_superseded;
+END ${q};
+
+-- ht_verify_step: the attempt, the failure counters, the lock and the verification's events.
+CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(
+  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
+  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
+RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiary_id text, r_code_hash text,
+  r_issued_at_ms bigint, r_expires_at_ms bigint, r_max_attempts integer, r_attempts integer, r_status text,
+  r_channel text, r_provider_failures bigint)
+LANGUAGE plpgsql AS ${q}
+DECLARE
+  tok ${s}.tokens%ROWTYPE;
+  v_outcome text;
+  v_left integer;
+  v_provider_failures bigint;
+  v_base text;
+  v_body text;
+  v_locked text;
+BEGIN
+  ${attemptUpdate(s, { guide: "p_guide", provider: "p_provider", hash: "p_hash", now: "p_now" })}
+  RETURNING t.* INTO tok;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  v_outcome := tok.last_outcome;
+  v_left := GREATEST(0, tok.max_attempts - tok.attempts);
+  IF v_outcome = 'mismatch' THEN
+    PERFORM ${s}.ht_hit('rl:bf:' || ${s}.ht_key_part(tok.beneficiary_id), p_failure_window, p_now);
+  ELSIF v_outcome = 'wrong_provider' THEN
+    SELECT h.r_count INTO v_provider_failures FROM ${s}.ht_hit(p_provider_key, p_provider_window, p_now) AS h;
+  END IF;
+  -- The fields of verifyStepEvents, in its key order, after the id.
+  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("tok.beneficiary_id")}
+    || ',"guideId":' || ${json("p_guide")} || ',"providerId":' || ${json("p_provider")}
+    || ',"tokenId":' || ${json("tok.token_id")} || ',"channel":' || ${json("tok.channel")};
+  IF v_outcome = 'ok' THEN
+    v_body := '{"id":' || ${json("p_event_id")} || v_base || ',"type":"token.verified"}';
+  ELSIF v_outcome IN ('mismatch', 'wrong_provider') THEN
+    v_body := '{"id":' || ${json("p_event_id")} || v_base
+      || ',"type":"token.rejected","reason":"' || v_outcome || '","attemptsLeft":' || v_left
+      || COALESCE(',"providerFailures":' || v_provider_failures, '') || '}';
+    IF v_left = 0 THEN
+      v_locked := '{"id":' || ${json("p_locked_event_id")} || v_base
+        || ',"type":"token.locked","reason":"' || v_outcome || '"}';
+    END IF;
+  ELSE
+    v_body := '{"id":' || ${json("p_event_id")} || v_base
+      || ',"type":"token.rejected","reason":"' || v_outcome || '"}';
+  END IF;
+  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  VALUES (tok.beneficiary_id, p_event_id, p_now, v_body);
+  IF v_locked IS NOT NULL THEN
+    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+    VALUES (tok.beneficiary_id, p_locked_event_id, p_now, v_locked);
+  END IF;
+  RETURN QUERY SELECT v_outcome, tok.token_id, tok.provider_id, tok.beneficiary_id, tok.code_hash,
+    tok.issued_at_ms, tok.expires_at_ms, tok.max_attempts, tok.attempts, tok.status, tok.channel,
+    v_provider_failures;
+END ${q};
+
+-- ht_app_begin: the app-mode budget reservation, the guide's app attempts and the secret.
+CREATE OR REPLACE FUNCTION ${s}.ht_app_begin(
+  p_beneficiary text, p_now bigint, p_failures_key text, p_failures_max bigint, p_failures_window bigint,
+  p_attempts_key text, p_attempts_max bigint, p_attempts_window bigint, p_locked json)
+RETURNS TABLE (r_outcome text, r_attempts bigint, r_key_id text, r_ciphertext text, r_created_at_ms bigint)
+LANGUAGE plpgsql AS ${q}
+DECLARE
+  v_count bigint;
+  v_secret record;
+BEGIN
+  SELECT h.r_count INTO v_count FROM ${s}.ht_hit(p_failures_key, p_failures_window, p_now) AS h;
+  IF v_count > p_failures_max THEN
+    PERFORM ${s}.ht_take_back(p_failures_key, p_now);
+    PERFORM ${s}.ht_append(p_locked);
+    RETURN QUERY SELECT 'locked'::text, NULL::bigint, NULL::text, NULL::text, NULL::bigint;
+    RETURN;
+  END IF;
+  SELECT h.r_count INTO v_count FROM ${s}.ht_hit(p_attempts_key, p_attempts_window, p_now) AS h;
+  IF v_count > p_attempts_max THEN
+    PERFORM ${s}.ht_append(p_locked);
+    PERFORM ${s}.ht_take_back(p_failures_key, p_now);
+    RETURN QUERY SELECT 'locked'::text, NULL::bigint, NULL::text, NULL::text, NULL::bigint;
+    RETURN;
+  END IF;
+  SELECT a.key_id, a.ciphertext, a.created_at_ms INTO v_secret FROM ${s}.app_secrets AS a
+    WHERE a.beneficiary_id = p_beneficiary;
+  IF NOT FOUND THEN
+    PERFORM ${s}.ht_take_back(p_failures_key, p_now);
+    RETURN QUERY SELECT 'not_found'::text, NULL::bigint, NULL::text, NULL::text, NULL::bigint;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT 'compare'::text, v_count, v_secret.key_id, v_secret.ciphertext, v_secret.created_at_ms;
+END ${q};
+
+-- ht_app_finish: a matched app code's claim, the reserved unit given back, and the event of the claim.
+CREATE OR REPLACE FUNCTION ${s}.ht_app_finish(
+  p_now bigint, p_failures_key text, p_claim_key text, p_claim_expires bigint, p_verified json,
+  p_replayed json)
+RETURNS boolean
+LANGUAGE plpgsql AS ${q}
+DECLARE
+  v_first boolean;
+BEGIN
+  INSERT INTO ${s}.claims AS o (key, expires_at_ms) VALUES (p_claim_key, p_claim_expires)
+  ON CONFLICT (key) DO UPDATE SET expires_at_ms = EXCLUDED.expires_at_ms WHERE o.expires_at_ms <= p_now;
+  v_first := FOUND;
+  PERFORM ${s}.ht_take_back(p_failures_key, p_now);
+  PERFORM ${s}.ht_append(CASE WHEN v_first THEN p_verified ELSE p_replayed END);
+  RETURN v_first;
+END ${q};
+`;
+}
+
+/** The one-statement calls of the steps (texts without `;`). */
+export function stepCalls(
+  s: string,
+): Record<"issue" | "verify" | "appBegin" | "appFinish" | "append", string> {
+  return {
+    issue: `SELECT r_outcome AS outcome, r_reset_at_ms AS reset_at_ms, r_superseded AS superseded
+      FROM ${s}.ht_issue_step($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,
+        $8::integer, $9::text, $10::text, $11::bigint, $12::text, $13::bigint, $14::bigint, $15::text,
+        $16::bigint, $17::bigint, $18::text, $19::json)`,
+    verify: `SELECT * FROM ${s}.ht_verify_step($1::text, $2::text, $3::text, $4::bigint, $5::bigint,
+        $6::text, $7::bigint, $8::text, $9::text)`,
+    appBegin: `SELECT * FROM ${s}.ht_app_begin($1::text, $2::bigint, $3::text, $4::bigint, $5::bigint,
+        $6::text, $7::bigint, $8::bigint, $9::json)`,
+    appFinish: `SELECT ${s}.ht_app_finish($1::bigint, $2::text, $3::text, $4::bigint, $5::json, $6::json) AS first`,
+    append: `SELECT ${s}.ht_append($1::json)`,
+  };
+}
+
+/** Events as the `json` argument of `ht_append`: an array of each event's `JSON.stringify` text. */
+export function eventBodies(events: readonly object[]): string {
+  return JSON.stringify(events.map((event) => JSON.stringify(event)));
+}
+
+/**
+ * The JSON text of `{ ...event, tokenId }` without its `tokenId` value and closing brace, for the function to
+ * complete with the superseded token's id.
+ */
+export function revokedHead(event: object): string {
+  const { tokenId: _, ...rest } = event as { tokenId?: unknown };
+  const text = JSON.stringify(rest);
+  return `${text === "{}" ? "{" : `${text.slice(0, -1)},`}"tokenId":`;
+}
