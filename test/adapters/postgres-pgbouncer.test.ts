@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store through PgBouncer in transaction pooling mode, with the default options (unnamed
  * statements): the whole conformance kit, steps included, and a service's issue and verify. Runs when
- * `PGBOUNCER_URL` is set (`.ci/run` starts a PgBouncer on 127.0.0.1:6432 when it can); skipped otherwise.
+ * `PGBOUNCER_URL` is set (`.ci/run` starts a PgBouncer on 127.0.0.1:6432); skipped otherwise, except under `CI=true`, where it fails.
  */
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,13 +10,19 @@ import { createTokenService } from "../../src/service/token-service.js";
 import { FakeClock, OutboxNotifier } from "../../src/testing/fakes.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
 import { testPepper } from "../helpers/keys.js";
-import { describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
+import { describeWithService, IN_CI, probePostgres, uniqueName } from "../helpers/services.js";
 
 const PGBOUNCER_URL = process.env.PGBOUNCER_URL;
 const RETENTION_MS = 7 * 86_400_000;
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-if (PGBOUNCER_URL === undefined) {
+if (PGBOUNCER_URL === undefined && IN_CI) {
+  describe("PostgresTokenStore through PgBouncer", () => {
+    it("has a PgBouncer (CI=true: .ci/run starts one and exports PGBOUNCER_URL)", () => {
+      throw new Error("PGBOUNCER_URL is not set under CI=true: .ci/run did not start PgBouncer");
+    });
+  });
+} else if (PGBOUNCER_URL === undefined) {
   console.warn(
     "\n[health-token tests] SKIPPING the PgBouncer suite: set PGBOUNCER_URL (a PgBouncer in transaction pooling mode).\n",
   );
