@@ -80,7 +80,7 @@ export class HealthTokenError<C extends HealthTokenErrorCode = HealthTokenErrorC
    * @param message - a human-readable message; `[health-token]` (and the scope, if any) is prefixed
    * @param options - `cause`: the underlying error; `scope`: a component name such as `redis`
    */
-  constructor(code: C, message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(code: C, message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     const prefix = options?.scope ? `[health-token] [${options.scope}] ` : "[health-token] ";
     super(prefix + message, options && "cause" in options ? { cause: options.cause } : undefined);
     this.code = code;
@@ -118,7 +118,7 @@ export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
   constructor(
     message: string,
     issues?: readonly ArgumentIssue[],
-    options?: { cause?: unknown; scope?: string },
+    options?: { cause?: unknown; scope?: string | undefined },
   ) {
     const list = issues && issues.length > 0 ? issues : [{ path: "", message }];
     super("INVALID_ARGUMENT", message, options);
@@ -136,7 +136,7 @@ export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
  */
 export class ConfigError extends HealthTokenError<"CONFIG"> {
   /** @param message - what is wrong with the configuration */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("CONFIG", message, options);
   }
 }
@@ -159,7 +159,11 @@ export class RateLimitedError extends HealthTokenError<"RATE_LIMITED"> {
    * @param limit - the name of the limit that refused the operation
    * @param retryAfterSeconds - whole seconds until a retry may succeed
    */
-  constructor(limit: string, retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+  constructor(
+    limit: string,
+    retryAfterSeconds: number,
+    options?: { cause?: unknown; scope?: string | undefined },
+  ) {
     super("RATE_LIMITED", `rate limited by ${limit}; retry after ${retryAfterSeconds} s`, options);
     this.limit = limit;
     this.retryAfterSeconds = retryAfterSeconds;
@@ -179,7 +183,7 @@ export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
   readonly retryAfterSeconds: number;
 
   /** @param retryAfterSeconds - whole seconds until the lockout window passes */
-  constructor(retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+  constructor(retryAfterSeconds: number, options?: { cause?: unknown; scope?: string | undefined }) {
     super("LOCKED_OUT", `too many failed attempts; retry after ${retryAfterSeconds} s`, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -196,7 +200,7 @@ export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
  */
 export class RecipientUnavailableError extends HealthTokenError<"RECIPIENT_UNAVAILABLE"> {
   /** @param message - why no recipient could be chosen */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("RECIPIENT_UNAVAILABLE", message, options);
   }
 }
@@ -222,7 +226,12 @@ export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
    */
   constructor(
     message: string,
-    options?: { cause?: unknown; scope?: string; providerCode?: string; retryable?: boolean },
+    options?: {
+      cause?: unknown;
+      scope?: string | undefined;
+      providerCode?: string | undefined;
+      retryable?: boolean | undefined;
+    },
   ) {
     super("DELIVERY_FAILED", message, options);
     this.providerCode = options?.providerCode;
@@ -241,7 +250,7 @@ export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
  */
 export class StoreUnavailableError extends HealthTokenError<"STORE_UNAVAILABLE"> {
   /** @param message - what failed */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("STORE_UNAVAILABLE", message, options);
   }
 }
@@ -395,7 +404,11 @@ export class ReceiptRejectedError extends HealthTokenError<"RECEIPT_REJECTED"> {
    * @param reason - why the callback was refused
    * @param message - a detail (never the body, a phone number or a secret)
    */
-  constructor(reason: ReceiptRejectReason, message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(
+    reason: ReceiptRejectReason,
+    message: string,
+    options?: { cause?: unknown; scope?: string | undefined },
+  ) {
     super("RECEIPT_REJECTED", `${reason}: ${message}`, options);
     this.reason = reason;
   }

@@ -49,7 +49,7 @@ export interface PostgresPoolLike {
   /** Runs one parameterized statement. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   /** Runs several statements at once (PGlite's `exec`); when absent, `query(text)` without values is used. */
-  exec?: (text: string) => Promise<unknown>;
+  exec?: ((text: string) => Promise<unknown>) | undefined;
 }
 
 /** Options of {@link PostgresTokenStore}. */
@@ -57,15 +57,15 @@ export interface PostgresTokenStoreOptions {
   /** The pool the caller owns. */
   readonly pool: PostgresPoolLike;
   /** The schema holding the tables (created by {@link PostgresTokenStore.migrate}). Default `health_token`. */
-  readonly schema?: string;
+  readonly schema?: string | undefined;
   /** How long events are kept before {@link PostgresTokenStore.purge} removes them (ms). Default 365 days. */
-  readonly eventRetentionMs?: number;
+  readonly eventRetentionMs?: number | undefined;
   /**
    * Send each statement as a named prepared statement (`query({ name, text, values })`), so every connection
    * parses and plans it once. For node-postgres (`pg`) pools and clients only; PGlite and most other wrappers
    * do not take a config object. Default `false`. With it, `attempt` runs about as fast as a one-row `UPDATE`.
    */
-  readonly namedStatements?: boolean;
+  readonly namedStatements?: boolean | undefined;
 }
 
 interface NamedQuery {

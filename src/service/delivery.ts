@@ -56,13 +56,16 @@ export interface DeliveryTarget {
   readonly recipient: "beneficiary" | "guardian";
 }
 
+/** Notifiers by channel; a channel left out (or `undefined`) has none. */
+export type ChannelNotifiers = { readonly [C in Channel]?: Notifier | undefined };
+
 /** One notifier for every channel, or one per channel. */
-export type NotifierOption = Notifier | Partial<Record<Channel, Notifier>>;
+export type NotifierOption = Notifier | ChannelNotifiers;
 
 /** Resolves the notifier of a channel (internal). */
 export function notifierFor(option: NotifierOption, channel: Channel): Notifier | undefined {
   if (typeof (option as Notifier).send === "function") return option as Notifier;
-  const notifier = (option as Partial<Record<Channel, Notifier>>)[channel];
+  const notifier = (option as ChannelNotifiers)[channel];
   return notifier && typeof notifier.send === "function" ? notifier : undefined;
 }
 

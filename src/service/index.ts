@@ -35,7 +35,13 @@ export {
 } from "../policy/token-policy.js";
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
 export * from "./attendance/index.js";
-export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
+export type {
+  ChannelNotifiers,
+  ContactChoice,
+  ContactInput,
+  NotifierOption,
+  PersonInput,
+} from "./delivery.js";
 export { DELIVERY_DEFAULTS, type DeliveryOptions } from "./delivery-run.js";
 export type {
   DeliveryNextStep,
