@@ -87,35 +87,54 @@ interface Normalized {
   readonly address: string;
 }
 
+/** Why an address is not valid for its channel (never the address itself). */
+export function addressProblem(channel: Channel): string {
+  return channel === "email"
+    ? "not a valid e-mail address"
+    : channel === "app"
+      ? "not a valid app id"
+      : channel === "sms"
+        ? "not a valid mobile phone number"
+        : "not a valid phone number";
+}
+
+/** Joins an issue path: `("", "contacts.0")` → `contacts.0`, `("guardian", "contacts.0")` → `guardian.contacts.0`. */
+const joinPath = (prefix: string, rest: string) => (prefix === "" ? rest : `${prefix}.${rest}`);
+
+/**
+ * Checks and normalizes a person's contacts: one issue per duplicate id or invalid address, with its path under
+ * `path` (never the address). Shared by the service and `parsePerson`.
+ */
+export function checkContacts(
+  contacts: readonly ContactInput[],
+  path: string,
+): { readonly normalized: Normalized[]; readonly issues: { path: string; message: string }[] } {
+  const issues: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  const normalized: Normalized[] = [];
+  contacts.forEach((contact, i) => {
+    if (seen.has(contact.id))
+      issues.push({ path: joinPath(path, `contacts.${i}.id`), message: "duplicate contact id" });
+    seen.add(contact.id);
+    const address = normalizeContactAddress(contact.channel, contact.address);
+    if (address === undefined) {
+      issues.push({
+        path: joinPath(path, `contacts.${i}.address`),
+        message: addressProblem(contact.channel),
+      });
+    } else normalized.push({ id: contact.id, channel: contact.channel, address });
+  });
+  return { normalized, issues };
+}
+
 /**
  * Validates and normalizes every contact of a person; throws `InvalidArgumentError` with one issue per bad
  * contact (the path, never the address).
  */
 export function normalizeContacts(person: PersonInput, path: string): Normalized[] {
-  const issues: { path: string; message: string }[] = [];
-  const seen = new Set<string>();
-  const out: Normalized[] = [];
-  person.contacts.forEach((contact, i) => {
-    if (seen.has(contact.id))
-      issues.push({ path: `${path}.contacts.${i}.id`, message: "duplicate contact id" });
-    seen.add(contact.id);
-    const address = normalizeContactAddress(contact.channel, contact.address);
-    if (address === undefined) {
-      issues.push({
-        path: `${path}.contacts.${i}.address`,
-        message:
-          contact.channel === "email"
-            ? "not a valid e-mail address"
-            : contact.channel === "app"
-              ? "not a valid app id"
-              : contact.channel === "sms"
-                ? "not a valid mobile phone number"
-                : "not a valid phone number",
-      });
-    } else out.push({ id: contact.id, channel: contact.channel, address });
-  });
+  const { normalized, issues } = checkContacts(person.contacts, path);
   if (issues.length > 0) throw new InvalidArgumentError("invalid contact", issues);
-  return out;
+  return normalized;
 }
 
 /**

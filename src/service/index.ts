@@ -50,6 +50,7 @@ export type {
   TokenState,
 } from "./delivery-status.js";
 export type { LimitCounter, LimitsReport, ResetLockoutOptions, ResetLockoutResult } from "./limits.js";
+export { parseContact, parsePerson } from "./people.js";
 export {
   createTokenService,
   type HistoryOptions,
