@@ -56,7 +56,6 @@ export interface HealthTokenErrorByCode {
  * code's class, so its fields (`retryAfterSeconds`, `issues`, `reason`…) are typed.
  *
  * @param error - anything caught
- * @param code - only an error with this code
  * @example
  * ```ts
  * try {
@@ -69,6 +68,17 @@ export interface HealthTokenErrorByCode {
  * ```
  */
 export function isHealthTokenError(error: unknown): error is HealthTokenError;
+/**
+ * Whether `error` is a {@link HealthTokenError} with this `code`, from any copy of the library; narrows to the
+ * code's class ({@link HealthTokenErrorByCode}).
+ *
+ * @param error - anything caught
+ * @param code - the code the error must carry
+ * @example
+ * ```ts
+ * if (isHealthTokenError(error, "LOCKED_OUT")) say(`try again in ${error.retryAfterSeconds} s`);
+ * ```
+ */
 export function isHealthTokenError<C extends HealthTokenErrorCode>(
   error: unknown,
   code: C,
