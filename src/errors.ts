@@ -1,6 +1,7 @@
 /**
  * The error classes of health-token. Every error the library throws is a {@link HealthTokenError} with a
- * literal, stable `code`; match on `code` (or `instanceof`), never on the message.
+ * literal, stable `code`; match on it with {@link isHealthTokenError} (`isHealthTokenError(e, "RATE_LIMITED")`),
+ * which works across the ESM and CommonJS builds where `instanceof` does not, and never on the message.
  *
  * Verification never throws on a wrong code: it returns a result. Errors are for misuse (bad arguments or
  * configuration), refused operations (rate limits, lockouts, illegal guide transitions) and failures of the
@@ -31,10 +32,28 @@ export type HealthTokenErrorCode =
  */
 const BRAND: unique symbol = Symbol.for("health-token.error") as never;
 
+/** The error class of each {@link HealthTokenErrorCode}, for {@link isHealthTokenError}'s narrowing. */
+export interface HealthTokenErrorByCode {
+  readonly INVALID_ARGUMENT: InvalidArgumentError;
+  readonly CONFIG: ConfigError;
+  readonly RATE_LIMITED: RateLimitedError;
+  readonly LOCKED_OUT: LockedOutError;
+  readonly RECIPIENT_UNAVAILABLE: RecipientUnavailableError;
+  readonly DELIVERY_FAILED: DeliveryFailedError;
+  readonly STORE_UNAVAILABLE: StoreUnavailableError;
+  readonly GUIDE_TRANSITION: GuideTransitionError;
+  readonly GUIDE_CONFLICT: GuideConflictError;
+  readonly GUIDE_NOT_FOUND: GuideNotFoundError;
+  readonly ATTENDANCE_REFUSED: AttendanceRefusedError;
+  readonly RECEIPT_REJECTED: ReceiptRejectedError;
+  readonly NOTHING_SENT: NothingSentError;
+}
+
 /**
- * Whether `error` is a {@link HealthTokenError}, from any copy of the library. `instanceof` fails when an app
- * loads both builds (ESM `import` and CommonJS `require`: the dual-package hazard) or several copies; this
- * checks a brand from `Symbol.for` instead.
+ * Whether `error` is a {@link HealthTokenError} (of `code`, when given), from any copy of the library.
+ * `instanceof` fails when an app loads both builds (ESM `import` and CommonJS `require`: the dual-package
+ * hazard) or several copies; this checks a brand from `Symbol.for` instead. Given a code, it narrows to that
+ * code's class, so its fields (`retryAfterSeconds`, `issues`, `reason`…) are typed.
  *
  * @param error - anything caught
  * @example
@@ -42,17 +61,35 @@ const BRAND: unique symbol = Symbol.for("health-token.error") as never;
  * try {
  *   await tokens.issue(input);
  * } catch (error) {
- *   if (isHealthTokenError(error) && error.code === "RATE_LIMITED") res.status(429);
+ *   if (isHealthTokenError(error, "RATE_LIMITED")) res.status(429).set("Retry-After", `${error.retryAfterSeconds}`);
+ *   else if (isHealthTokenError(error)) res.status(400).json({ code: error.code });
  *   else throw error;
  * }
  * ```
  */
-export function isHealthTokenError(error: unknown): error is HealthTokenError {
+export function isHealthTokenError(error: unknown): error is HealthTokenError;
+/**
+ * Whether `error` is a {@link HealthTokenError} with this `code`, from any copy of the library; narrows to the
+ * code's class ({@link HealthTokenErrorByCode}).
+ *
+ * @param error - anything caught
+ * @param code - the code the error must carry
+ * @example
+ * ```ts
+ * if (isHealthTokenError(error, "LOCKED_OUT")) say(`try again in ${error.retryAfterSeconds} s`);
+ * ```
+ */
+export function isHealthTokenError<C extends HealthTokenErrorCode>(
+  error: unknown,
+  code: C,
+): error is HealthTokenErrorByCode[C];
+export function isHealthTokenError(error: unknown, code?: unknown): boolean {
   return (
     typeof error === "object" &&
     error !== null &&
     (error as { [BRAND]?: unknown })[BRAND] === true &&
-    typeof (error as { code?: unknown }).code === "string"
+    typeof (error as { code?: unknown }).code === "string" &&
+    (code === undefined || (error as { code: string }).code === code)
   );
 }
 
@@ -65,7 +102,7 @@ export function isHealthTokenError(error: unknown): error is HealthTokenError {
  * try {
  *   hotp(new Uint8Array(0), 0);
  * } catch (error) {
- *   if (error instanceof HealthTokenError && error.code === "INVALID_ARGUMENT") {
+ *   if (isHealthTokenError(error, "INVALID_ARGUMENT")) {
  *     // bad input from the caller
  *   }
  * }
@@ -80,7 +117,7 @@ export class HealthTokenError<C extends HealthTokenErrorCode = HealthTokenErrorC
    * @param message - a human-readable message; `[health-token]` (and the scope, if any) is prefixed
    * @param options - `cause`: the underlying error; `scope`: a component name such as `redis`
    */
-  constructor(code: C, message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(code: C, message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     const prefix = options?.scope ? `[health-token] [${options.scope}] ` : "[health-token] ";
     super(prefix + message, options && "cause" in options ? { cause: options.cause } : undefined);
     this.code = code;
@@ -104,7 +141,7 @@ export interface ArgumentIssue {
  * @example
  * ```ts
  * try { base32Decode("not base32!"); }
- * catch (e) { if (e instanceof InvalidArgumentError) console.log(e.issues); }
+ * catch (e) { if (isHealthTokenError(e, "INVALID_ARGUMENT")) console.log(e.issues); }
  * ```
  */
 export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
@@ -118,7 +155,7 @@ export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
   constructor(
     message: string,
     issues?: readonly ArgumentIssue[],
-    options?: { cause?: unknown; scope?: string },
+    options?: { cause?: unknown; scope?: string | undefined },
   ) {
     const list = issues && issues.length > 0 ? issues : [{ path: "", message }];
     super("INVALID_ARGUMENT", message, options);
@@ -136,7 +173,7 @@ export class InvalidArgumentError extends HealthTokenError<"INVALID_ARGUMENT"> {
  */
 export class ConfigError extends HealthTokenError<"CONFIG"> {
   /** @param message - what is wrong with the configuration */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("CONFIG", message, options);
   }
 }
@@ -146,7 +183,7 @@ export class ConfigError extends HealthTokenError<"CONFIG"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof RateLimitedError) res.setHeader("Retry-After", e.retryAfterSeconds); }
+ * catch (e) { if (isHealthTokenError(e, "RATE_LIMITED")) res.setHeader("Retry-After", e.retryAfterSeconds); }
  * ```
  */
 export class RateLimitedError extends HealthTokenError<"RATE_LIMITED"> {
@@ -159,7 +196,11 @@ export class RateLimitedError extends HealthTokenError<"RATE_LIMITED"> {
    * @param limit - the name of the limit that refused the operation
    * @param retryAfterSeconds - whole seconds until a retry may succeed
    */
-  constructor(limit: string, retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+  constructor(
+    limit: string,
+    retryAfterSeconds: number,
+    options?: { cause?: unknown; scope?: string | undefined },
+  ) {
     super("RATE_LIMITED", `rate limited by ${limit}; retry after ${retryAfterSeconds} s`, options);
     this.limit = limit;
     this.retryAfterSeconds = retryAfterSeconds;
@@ -171,7 +212,7 @@ export class RateLimitedError extends HealthTokenError<"RATE_LIMITED"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof LockedOutError) console.log(e.retryAfterSeconds); }
+ * catch (e) { if (isHealthTokenError(e, "LOCKED_OUT")) console.log(e.retryAfterSeconds); }
  * ```
  */
 export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
@@ -179,7 +220,7 @@ export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
   readonly retryAfterSeconds: number;
 
   /** @param retryAfterSeconds - whole seconds until the lockout window passes */
-  constructor(retryAfterSeconds: number, options?: { cause?: unknown; scope?: string }) {
+  constructor(retryAfterSeconds: number, options?: { cause?: unknown; scope?: string | undefined }) {
     super("LOCKED_OUT", `too many failed attempts; retry after ${retryAfterSeconds} s`, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -191,12 +232,12 @@ export class LockedOutError extends HealthTokenError<"LOCKED_OUT"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof RecipientUnavailableError) askForGuardian(); }
+ * catch (e) { if (isHealthTokenError(e, "RECIPIENT_UNAVAILABLE")) askForGuardian(); }
  * ```
  */
 export class RecipientUnavailableError extends HealthTokenError<"RECIPIENT_UNAVAILABLE"> {
   /** @param message - why no recipient could be chosen */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("RECIPIENT_UNAVAILABLE", message, options);
   }
 }
@@ -207,7 +248,7 @@ export class RecipientUnavailableError extends HealthTokenError<"RECIPIENT_UNAVA
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof DeliveryFailedError) log.warn(e.providerCode); }
+ * catch (e) { if (isHealthTokenError(e, "DELIVERY_FAILED")) log.warn(e.providerCode); }
  * ```
  */
 export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
@@ -222,7 +263,12 @@ export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
    */
   constructor(
     message: string,
-    options?: { cause?: unknown; scope?: string; providerCode?: string; retryable?: boolean },
+    options?: {
+      cause?: unknown;
+      scope?: string | undefined;
+      providerCode?: string | undefined;
+      retryable?: boolean | undefined;
+    },
   ) {
     super("DELIVERY_FAILED", message, options);
     this.providerCode = options?.providerCode;
@@ -236,12 +282,12 @@ export class DeliveryFailedError extends HealthTokenError<"DELIVERY_FAILED"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof StoreUnavailableError) res.status(503); }
+ * catch (e) { if (isHealthTokenError(e, "STORE_UNAVAILABLE")) res.status(503); }
  * ```
  */
 export class StoreUnavailableError extends HealthTokenError<"STORE_UNAVAILABLE"> {
   /** @param message - what failed */
-  constructor(message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(message: string, options?: { cause?: unknown; scope?: string | undefined }) {
     super("STORE_UNAVAILABLE", message, options);
   }
 }
@@ -251,7 +297,7 @@ export class StoreUnavailableError extends HealthTokenError<"STORE_UNAVAILABLE">
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof GuideTransitionError) console.log(e.state, e.event, e.reason); }
+ * catch (e) { if (isHealthTokenError(e, "GUIDE_TRANSITION")) console.log(e.state, e.event, e.reason); }
  * ```
  */
 export class GuideTransitionError extends HealthTokenError<"GUIDE_TRANSITION"> {
@@ -285,7 +331,7 @@ export class GuideTransitionError extends HealthTokenError<"GUIDE_TRANSITION"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof GuideConflictError) return desk.get(e.guideId); }
+ * catch (e) { if (isHealthTokenError(e, "GUIDE_CONFLICT")) return desk.get(e.guideId); }
  * ```
  */
 export class GuideConflictError extends HealthTokenError<"GUIDE_CONFLICT"> {
@@ -310,7 +356,7 @@ export class GuideConflictError extends HealthTokenError<"GUIDE_CONFLICT"> {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof GuideNotFoundError) res.status(404); }
+ * catch (e) { if (isHealthTokenError(e, "GUIDE_NOT_FOUND")) res.status(404); }
  * ```
  */
 export class GuideNotFoundError extends HealthTokenError<"GUIDE_NOT_FOUND"> {
@@ -342,7 +388,7 @@ export type AttendanceRefusal =
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof AttendanceRefusedError && e.reason === "not_confirmable") showState(); }
+ * catch (e) { if (isHealthTokenError(e, "ATTENDANCE_REFUSED") && e.reason === "not_confirmable") showState(); }
  * ```
  */
 export class AttendanceRefusedError extends HealthTokenError<"ATTENDANCE_REFUSED"> {
@@ -383,7 +429,7 @@ export type ReceiptRejectReason =
  * @example
  * ```ts
  * catch (e) {
- *   if (e instanceof ReceiptRejectedError) res.status(e.reason === "replayed" ? 200 : 401).end();
+ *   if (isHealthTokenError(e, "RECEIPT_REJECTED")) res.status(e.reason === "replayed" ? 200 : 401).end();
  * }
  * ```
  */
@@ -395,7 +441,11 @@ export class ReceiptRejectedError extends HealthTokenError<"RECEIPT_REJECTED"> {
    * @param reason - why the callback was refused
    * @param message - a detail (never the body, a phone number or a secret)
    */
-  constructor(reason: ReceiptRejectReason, message: string, options?: { cause?: unknown; scope?: string }) {
+  constructor(
+    reason: ReceiptRejectReason,
+    message: string,
+    options?: { cause?: unknown; scope?: string | undefined },
+  ) {
     super("RECEIPT_REJECTED", `${reason}: ${message}`, options);
     this.reason = reason;
   }

@@ -18,19 +18,14 @@ import { z } from "zod";
 import {
   type AbsenceReasonCode,
   type Attendance,
-  AttendanceRefusedError,
   type Clock,
   createAttendanceDesk,
   type GuideInput,
-  GuideNotFoundError,
   type GuideRepository,
-  GuideTransitionError,
-  HealthTokenError,
   InvalidArgumentError,
-  LockedOutError,
+  isHealthTokenError,
   MemoryGuideRepository,
   type PersonInput,
-  RateLimitedError,
   TISS_ABSENCE_REASONS,
   type TokenService,
   toTissStatus,
@@ -78,13 +73,15 @@ const notFound = (what: string) =>
 /** Maps every library error to a status code; the error's `code` becomes the problem type. */
 function toProblem(error: unknown): Problem {
   if (error instanceof HttpProblem) return error.problem;
-  if (error instanceof HealthTokenError) {
+  // isHealthTokenError, not instanceof: it also recognises an error of the other build (ESM/CommonJS) or copy.
+  if (isHealthTokenError(error)) {
     const base = { type: `https://health-token.dev/problems/${error.code.toLowerCase()}`, code: error.code };
     const detail = error.message.replace(/^\[health-token\] (\[[^\]]+\] )?/, "");
-    if (error instanceof InvalidArgumentError)
+    if (isHealthTokenError(error, "INVALID_ARGUMENT"))
       return { ...base, title: "Invalid request", status: 400, detail, issues: error.issues };
-    if (error instanceof GuideNotFoundError) return { ...base, title: "Not Found", status: 404, detail };
-    if (error instanceof AttendanceRefusedError)
+    if (isHealthTokenError(error, "GUIDE_NOT_FOUND"))
+      return { ...base, title: "Not Found", status: 404, detail };
+    if (isHealthTokenError(error, "ATTENDANCE_REFUSED"))
       return {
         ...base,
         title: "Attendance step refused",
@@ -93,7 +90,7 @@ function toProblem(error: unknown): Problem {
         state: error.state,
         reason: error.reason,
       };
-    if (error instanceof GuideTransitionError)
+    if (isHealthTokenError(error, "GUIDE_TRANSITION"))
       return {
         ...base,
         title: "Guide transition refused",
@@ -102,7 +99,7 @@ function toProblem(error: unknown): Problem {
         state: error.state,
         reason: error.reason,
       };
-    if (error instanceof RateLimitedError)
+    if (isHealthTokenError(error, "RATE_LIMITED"))
       return {
         ...base,
         title: "Too many requests",
@@ -110,7 +107,7 @@ function toProblem(error: unknown): Problem {
         detail,
         retryAfterSeconds: error.retryAfterSeconds,
       };
-    if (error instanceof LockedOutError)
+    if (isHealthTokenError(error, "LOCKED_OUT"))
       return {
         ...base,
         title: "Locked out",

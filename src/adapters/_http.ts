@@ -35,11 +35,11 @@ export interface HttpRequest {
 /** What a provider-specific parser found in an error answer. */
 export interface ProviderErrorInfo {
   /** The provider's error code (`20429`, `131056`, `VALIDATION_ERROR`). */
-  readonly code?: string;
+  readonly code?: string | undefined;
   /** The provider's error message (redacted before it is stored). */
-  readonly message?: string;
+  readonly message?: string | undefined;
   /** Overrides the status-based decision (429/5xx retryable, other 4xx not). */
-  readonly retryable?: boolean;
+  readonly retryable?: boolean | undefined;
 }
 
 /**
@@ -64,20 +64,20 @@ export const HTTP_DEFAULTS = Object.freeze({
 /** Retry tuning shared by every HTTP notifier. */
 export interface HttpRetryOptions {
   /** Attempts in all, the first included (default 3; 1 disables retries). */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /** First backoff ceiling in ms (default 250); attempt n waits a random time in [0, base·2ⁿ⁻¹]. */
-  readonly baseDelayMs?: number;
+  readonly baseDelayMs?: number | undefined;
   /** Backoff ceiling in ms (default 1,000). */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
   /** The longest `Retry-After` honoured, in ms (default 5,000); a longer one ends the retries. */
-  readonly maxRetryAfterMs?: number;
+  readonly maxRetryAfterMs?: number | undefined;
   /** Timeout of each attempt in ms, response body included (default 3,000). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * The whole send's budget in ms, every attempt, backoff and `Retry-After` wait included (default 8,000): no
    * attempt starts or waits past it, and the last attempt's timeout is cut to what is left.
    */
-  readonly budgetMs?: number;
+  readonly budgetMs?: number | undefined;
 }
 
 /** Options of {@link sendHttp}. */
@@ -85,17 +85,17 @@ export interface HttpClientOptions extends HttpRetryOptions {
   /** Component name for error messages (`whatsapp`, `sms:twilio`, `webhook`). */
   readonly scope: string;
   /** The fetch to use (default: the platform's `fetch`). */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /** Waits `ms` milliseconds (default: `setTimeout`). For tests. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** A uniform random number in [0, 1) for the jitter (default: from `crypto.getRandomValues`). */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /** The current time in ms, to read an HTTP-date `Retry-After` (default: `Date.now`). */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** Reads the provider's code and message out of an error answer. */
-  readonly parseError?: (status: number, body: unknown) => ProviderErrorInfo | undefined;
+  readonly parseError?: ((status: number, body: unknown) => ProviderErrorInfo | undefined) | undefined;
   /** Aborts the send (attempt in flight and backoff wait): the token service's deadline, or the caller's. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A successful answer. */
@@ -138,9 +138,9 @@ export class ProviderError extends Error {
 
   constructor(fields: {
     kind: ProviderError["kind"];
-    status?: number;
-    providerCode?: string;
-    providerMessage?: string;
+    status?: number | undefined;
+    providerCode?: string | undefined;
+    providerMessage?: string | undefined;
     attempts: number;
   }) {
     const parts = [

@@ -29,18 +29,18 @@ import type {
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /** Events older than this are removed by `purge` (default 365 days). */
-  readonly eventRetentionMs?: number;
+  readonly eventRetentionMs?: number | undefined;
   /**
    * At most this many events per beneficiary (default 1,000): past it, each append drops the oldest. The figure
    * is {@link MemoryTokenStore.maxEventsPerBeneficiary}; {@link MemoryTokenStore.truncatedEvents} says how many a
    * beneficiary's history lost this way.
    */
-  readonly maxEventsPerBeneficiary?: number;
+  readonly maxEventsPerBeneficiary?: number | undefined;
   /**
    * Tokens expired for longer than this are removed lazily, a few per `save` (default 1 hour). Until then an
    * attempt still reports `expired`; `purge(nowMs)` removes every expired token at once.
    */
-  readonly expiredGraceMs?: number;
+  readonly expiredGraceMs?: number | undefined;
 }
 
 /** Every string and byte array a {@link MemoryTokenStore} holds; see {@link MemoryTokenStore.debugSnapshot}. */

@@ -30,7 +30,7 @@ export interface PostgresGuidePool {
   /** Runs one parameterized statement. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   /** Runs several statements at once (PGlite's `exec`); when absent, `query(text)` without values is used. */
-  exec?: (text: string) => Promise<unknown>;
+  exec?: ((text: string) => Promise<unknown>) | undefined;
 }
 
 /** Options of {@link PostgresGuideRepository}. */
@@ -38,7 +38,7 @@ export interface PostgresGuideRepositoryOptions {
   /** The pool the caller owns. */
   readonly pool: PostgresGuidePool;
   /** The schema holding the `guides` table. Default `health_token` (the token store's). */
-  readonly schema?: string;
+  readonly schema?: string | undefined;
 }
 
 /** The version of the `guides` table this release writes and reads (`schema_version` component `guides`). */

@@ -72,7 +72,7 @@ export interface PostgresPoolLike {
   /** Runs one parameterized statement. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   /** Runs several statements at once (PGlite's `exec`); when absent, `query(text)` without values is used. */
-  exec?: (text: string) => Promise<unknown>;
+  exec?: ((text: string) => Promise<unknown>) | undefined;
 }
 
 /** Options of {@link PostgresTokenStore}. */
@@ -80,9 +80,9 @@ export interface PostgresTokenStoreOptions {
   /** The pool the caller owns. */
   readonly pool: PostgresPoolLike;
   /** The schema holding the tables (created by {@link PostgresTokenStore.migrate}). Default `health_token`. */
-  readonly schema?: string;
+  readonly schema?: string | undefined;
   /** How long events are kept before {@link PostgresTokenStore.purge} removes them (ms). Default 365 days. */
-  readonly eventRetentionMs?: number;
+  readonly eventRetentionMs?: number | undefined;
   /**
    * Send each statement as a named prepared statement (`query({ name, text, values })`), so every connection
    * parses and plans it once. For node-postgres (`pg`) pools and clients only; PGlite and most other wrappers
@@ -90,7 +90,7 @@ export interface PostgresTokenStoreOptions {
    * fail unless it tracks them (1.21+ with `max_prepared_statements` above 0; the default from 1.24). Turn it on
    * for a direct connection or such a pooler; it saves the parse and plan of each call (docs/adapters.md).
    */
-  readonly namedStatements?: boolean;
+  readonly namedStatements?: boolean | undefined;
 }
 
 interface NamedQuery {

@@ -160,16 +160,16 @@ export interface RedisTokenStoreOptions {
   /** A connected client the caller owns (ioredis or node-redis). */
   readonly client: RedisClientLike;
   /** Key prefix: letters, digits, `_`, `.`, `-` and `:` (no braces), 1–128 characters. Default `ht`. */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /** How long events are kept (ms). Default 365 days. */
-  readonly eventRetentionMs?: number;
+  readonly eventRetentionMs?: number | undefined;
   /** At most this many events per beneficiary; the oldest are dropped. Default 1,000. */
-  readonly maxEventsPerBeneficiary?: number;
+  readonly maxEventsPerBeneficiary?: number | undefined;
   /**
    * How long a token's record outlives its expiry (ms), so late attempts answer `expired` or `consumed`
    * rather than `not_found`. The key's TTL is `expiresAtMs - issuedAtMs + tokenRetentionMs`. Default 24 h.
    */
-  readonly tokenRetentionMs?: number;
+  readonly tokenRetentionMs?: number | undefined;
 }
 
 const DAY_MS = 86_400_000;

@@ -60,7 +60,7 @@ export interface SmsProvider {
    * Builds the request that sends `text` to `to` (E.164, `+5543999990001`); `context.reference` is the token
    * service's opaque correlation id, to attach where the provider echoes it in its status callbacks.
    */
-  buildRequest(to: string, text: string, context?: { readonly reference?: string }): HttpRequest;
+  buildRequest(to: string, text: string, context?: { readonly reference?: string | undefined }): HttpRequest;
   /** Reads the provider's error code and message out of an error answer. */
   parseError?(status: number, body: unknown): ProviderErrorInfo | undefined;
   /** Reads the provider's message id out of a success answer. */
@@ -74,18 +74,18 @@ export interface TwilioSmsOptions {
   /** The auth token (or the API key secret when `apiKeySid` is given). Never appears in an error. */
   readonly authToken: string;
   /** An API key SID (`SK…`) to authenticate with instead of the account SID. */
-  readonly apiKeySid?: string;
+  readonly apiKeySid?: string | undefined;
   /** A Twilio number in E.164 or an alphanumeric sender id. */
-  readonly from?: string;
+  readonly from?: string | undefined;
   /** A Messaging Service SID (`MG…`), instead of `from`. */
-  readonly messagingServiceSid?: string;
+  readonly messagingServiceSid?: string | undefined;
   /** API base URL (default `https://api.twilio.com`). */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
   /**
    * Your status-callback endpoint: sent as each message's `StatusCallback`, with the token service's reference
    * appended as the `ht_ref` query parameter (Twilio signs the full URL, so the reference arrives authenticated).
    */
-  readonly statusCallbackUrl?: string;
+  readonly statusCallbackUrl?: string | undefined;
 }
 
 /** The query parameter carrying the token service's reference on a Twilio `StatusCallback` URL. */
@@ -170,7 +170,7 @@ export interface ZenviaSmsOptions {
   /** The sender id of the SMS integration (Zenvia's `from`). */
   readonly from: string;
   /** API base URL (default `https://api.zenvia.com`). */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
 }
 
 /**
@@ -235,20 +235,20 @@ export interface GenericSmsOptions {
   /** The gateway's URL. */
   readonly url: string;
   /** HTTP method (default `POST`). */
-  readonly method?: string;
+  readonly method?: string | undefined;
   /** Headers, credentials included (list those in `secrets`). */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /**
    * Builds the body from the E.164 recipient and the text. An object is sent as JSON (`content-type:
    * application/json` unless set in `headers`); a string is sent as is.
    */
   readonly body: (input: { readonly to: string; readonly text: string }) => string | object;
   /** Values that must never appear in an error (tokens, passwords in the headers or URL). */
-  readonly secrets?: readonly string[];
+  readonly secrets?: readonly string[] | undefined;
   /** Reads the message id out of the success answer. */
-  readonly messageId?: (body: unknown) => string | undefined;
+  readonly messageId?: ((body: unknown) => string | undefined) | undefined;
   /** Reads the error code and message out of an error answer (default: `{ code, message }` or `{ error }`). */
-  readonly parseError?: (status: number, body: unknown) => ProviderErrorInfo | undefined;
+  readonly parseError?: ((status: number, body: unknown) => ProviderErrorInfo | undefined) | undefined;
 }
 
 /**
@@ -297,13 +297,13 @@ export interface HttpSmsNotifierOptions extends HttpRetryOptions {
   /** The provider: {@link twilioSms}, {@link zenviaSms}, {@link genericSms} or your own. */
   readonly provider: SmsProvider;
   /** Replacements of the default SMS templates. */
-  readonly templates?: TemplateOverrides;
+  readonly templates?: TemplateOverrides | undefined;
   /** The fetch to use (default: the platform's). */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /** Waits between retries (default `setTimeout`); for tests. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Jitter source in [0, 1); for tests. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /**

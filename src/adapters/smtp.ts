@@ -39,7 +39,7 @@ export interface SmtpMail {
   /** Extra headers. */
   readonly headers: Readonly<Record<string, string>>;
   /** Reply-To, when configured. */
-  readonly replyTo?: string;
+  readonly replyTo?: string | undefined;
 }
 
 /**
@@ -54,7 +54,7 @@ export interface SmtpMail {
  */
 export interface SmtpTransportLike {
   /** Sends one mail; resolves once the server accepted it. */
-  sendMail(mail: SmtpMail): Promise<{ messageId?: string }>;
+  sendMail(mail: SmtpMail): Promise<{ messageId?: string | undefined }>;
 }
 
 /** Options of {@link SmtpNotifier}. */
@@ -64,13 +64,13 @@ export interface SmtpNotifierOptions {
   /** The sender (`"Plano Exemplo" <nao-responda@example.org>`). */
   readonly from: string;
   /** A fixed subject, instead of the template's. */
-  readonly subject?: string;
+  readonly subject?: string | undefined;
   /** Reply-To address. */
-  readonly replyTo?: string;
+  readonly replyTo?: string | undefined;
   /** Replacements of the default e-mail templates. */
-  readonly templates?: TemplateOverrides;
+  readonly templates?: TemplateOverrides | undefined;
   /** Values that must never appear in an error (the SMTP password, an API key). */
-  readonly secrets?: readonly string[];
+  readonly secrets?: readonly string[] | undefined;
 }
 
 /** SMTP failures worth retrying later: 4xx replies (RFC 5321 § 4.2.1) and connection-level errors. */
@@ -106,7 +106,11 @@ export class SmtpDeliveryError extends Error {
   readonly responseCode: number | undefined;
 
   /** @param fields - the codes and the redacted message */
-  constructor(fields: { message: string; transportCode?: string; responseCode?: number }) {
+  constructor(fields: {
+    message: string;
+    transportCode?: string | undefined;
+    responseCode?: number | undefined;
+  }) {
     super(fields.message);
     this.name = "SmtpDeliveryError";
     this.transportCode = fields.transportCode;

@@ -118,9 +118,9 @@ export interface VerifyWebhookSignatureInput {
   /** The shared secret, or several during a rotation. */
   readonly secret: string | readonly string[];
   /** Largest accepted distance between the timestamp and now, in seconds (default 300). */
-  readonly toleranceSeconds?: number;
+  readonly toleranceSeconds?: number | undefined;
   /** The current time in ms (default `Date.now()`). */
-  readonly nowMs?: number;
+  readonly nowMs?: number | undefined;
 }
 
 /** The outcome of {@link verifyWebhookSignature}. */
@@ -208,21 +208,21 @@ export interface WebhookNotifierOptions extends HttpRetryOptions {
   /** The shared HMAC secret, at least {@link WEBHOOK_MIN_SECRET_BYTES} bytes. Never appears in an error. */
   readonly secret: string;
   /** Extra headers (an API key of the receiving gateway, say; list secret ones in `secrets`). */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Values in `headers` that must never appear in an error. */
-  readonly secrets?: readonly string[];
+  readonly secrets?: readonly string[] | undefined;
   /** Replacements of the default templates for the notification texts. */
-  readonly templates?: TemplateOverrides;
+  readonly templates?: TemplateOverrides | undefined;
   /** The fetch to use (default: the platform's). */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /** The clock for the signature timestamp (default: the system clock). */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Randomness for the delivery id (default: `crypto.getRandomValues`). */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
   /** Waits between retries (default `setTimeout`); for tests. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Jitter source in [0, 1); for tests. */
-  readonly jitter?: () => number;
+  readonly jitter?: (() => number) | undefined;
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -62,17 +62,17 @@ export interface WhatsAppNotifierOptions extends HttpRetryOptions {
   /** The approved authentication template's name. */
   readonly templateName: string;
   /** The template's language code (`pt_BR`, `en_US`), or one per message locale. */
-  readonly language: string | { readonly [L in Locale]?: string };
+  readonly language: string | { readonly [L in Locale]?: string | undefined };
   /** Graph API base URL (default `https://graph.facebook.com`). */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
   /** Graph API version (default {@link WHATSAPP_DEFAULT_API_VERSION}). */
-  readonly apiVersion?: string;
+  readonly apiVersion?: string | undefined;
   /** The fetch to use (default: the platform's). */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /** Waits between retries (default `setTimeout`); for tests. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Jitter source in [0, 1); for tests. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /** The JSON body of an authentication-template send (exported for tests and custom transports). */

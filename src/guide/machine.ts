@@ -32,21 +32,21 @@ export interface TransitionContext {
    */
   readonly nowMs: number;
   /** Day-based limits; defaults `{ billingWindowDays: 90, returnWindowDays: 30 }`. */
-  readonly policy?: GuidePolicy;
+  readonly policy?: GuidePolicy | undefined;
   /**
    * `false` when the operator has not rolled the token out for this guide: a `confirm` without a receipt or
    * an absence reason is then accepted, as `{ kind: "not_required" }` (TISS carries neither field). Default
    * `true`.
    */
-  readonly proofRequired?: boolean;
+  readonly proofRequired?: boolean | undefined;
 }
 
 /** What {@link availableEvents} takes; without `nowMs`, time guards are not evaluated. */
 export interface AvailableEventsContext {
   /** The current time (ms); when given, events refused by a time guard are left out. */
-  readonly nowMs?: number;
+  readonly nowMs?: number | undefined;
   /** Day-based limits, as for {@link transition}. */
-  readonly policy?: GuidePolicy;
+  readonly policy?: GuidePolicy | undefined;
 }
 
 interface ResolvedPolicy {
@@ -311,7 +311,7 @@ export function availableEvents(guide: Guide, ctx: AvailableEventsContext = {}):
 export function expireIfDue(
   guide: Guide,
   nowMs: number,
-  options: { readonly policy?: GuidePolicy } = {},
+  options: { readonly policy?: GuidePolicy | undefined } = {},
 ): Guide {
   const now = checkNowMs(nowMs);
   const available = availableEvents(

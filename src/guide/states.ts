@@ -80,7 +80,7 @@ export interface GuideBeneficiary {
   /** The card number at the operator (`numeroCarteira`, up to 20 characters). */
   readonly cardNumber: string;
   /** The CPF, 11 digits without punctuation (check digits verified on input). */
-  readonly cpf?: string;
+  readonly cpf?: string | undefined;
 }
 
 /** The professional who performs the attendance, as {@link createGuide} takes it. */
@@ -112,7 +112,7 @@ export interface GuideProviderInput {
   /** The provider's code at the operator (`codigoPrestadorNaOperadora`, up to 14 characters). */
   readonly code: string;
   /** The professional, when the guide names one. */
-  readonly professional?: GuideProfessionalInput;
+  readonly professional?: GuideProfessionalInput | undefined;
 }
 
 /** The provider (prestador) at which the attendance happens. */
@@ -120,7 +120,7 @@ export interface GuideProvider {
   /** The provider's code at the operator (`codigoPrestadorNaOperadora`, up to 14 characters). */
   readonly code: string;
   /** The professional, when the guide names one. */
-  readonly professional?: GuideProfessional;
+  readonly professional?: GuideProfessional | undefined;
 }
 
 /** One procedure requested on the guide, as {@link createGuide} takes it. */
@@ -130,7 +130,7 @@ export interface GuideProcedureInput {
   /** How many, 1 to 999 (`st_numerico3`). */
   readonly quantity: number;
   /** The table the code comes from (`codigoTabela`, `dm_tabela`); default `22` (TUSS procedures). */
-  readonly table?: TissTableCode;
+  readonly table?: TissTableCode | undefined;
 }
 
 /** One procedure requested on the guide. */
@@ -174,7 +174,7 @@ export interface GuideAuthorization {
    * The operator's number for the guide (`numeroGuiaOperadora`, up to 20 characters). A guia de consulta has no
    * `senha` in TISS: operators carry the consulta's authorization number here.
    */
-  readonly numeroGuiaOperadora?: string;
+  readonly numeroGuiaOperadora?: string | undefined;
   /** When it was authorized (ms since the epoch); `dataAutorizacao` is its São Paulo date. */
   readonly atMs: number;
 }
@@ -244,19 +244,19 @@ export interface Guide extends Omit<GuideInput, "provider" | "procedures"> {
   /** The current state. */
   readonly state: GuideState;
   /** Set by `authorize`. */
-  readonly authorization?: GuideAuthorization;
+  readonly authorization?: GuideAuthorization | undefined;
   /** Glosa codes (TISS table 38) of a denial, set by `deny`. */
-  readonly denial?: { readonly glosas: readonly string[]; readonly atMs: number };
+  readonly denial?: { readonly glosas: readonly string[]; readonly atMs: number } | undefined;
   /** Set by `confirm`. */
-  readonly confirmation?: GuideConfirmation;
+  readonly confirmation?: GuideConfirmation | undefined;
   /** Set by `bill`: the batch (`numeroLote`). */
-  readonly billing?: { readonly batchId: string; readonly atMs: number };
+  readonly billing?: { readonly batchId: string; readonly atMs: number } | undefined;
   /** The latest disallowance (glosa), set by `disallow`. */
-  readonly disallowance?: { readonly glosas: readonly string[]; readonly atMs: number };
+  readonly disallowance?: { readonly glosas: readonly string[]; readonly atMs: number } | undefined;
   /** The latest appeal (recurso de glosa), set by `appeal`. */
-  readonly appeal?: { readonly justification?: string; readonly atMs: number };
+  readonly appeal?: { readonly justification?: string | undefined; readonly atMs: number } | undefined;
   /** When it was paid. */
-  readonly payment?: { readonly atMs: number };
+  readonly payment?: { readonly atMs: number } | undefined;
   /** Every transition, oldest first. Empty for a new guide. */
   readonly history: readonly GuideHistoryEntry[];
 }
@@ -284,9 +284,9 @@ export type GuideEvent =
       /** `YYYY-MM-DD`, valid through the end of that day in America/Sao_Paulo. */
       readonly validUntil: string;
       /** Partial authorization (TISS status 7). */
-      readonly partial?: boolean;
+      readonly partial?: boolean | undefined;
       /** The operator's number for the guide (`numeroGuiaOperadora`, 1 to 20 characters). */
-      readonly numeroGuiaOperadora?: string;
+      readonly numeroGuiaOperadora?: string | undefined;
     }
   | {
       readonly type: "deny" /** Glosa codes (TISS table 38, 4 digits), at least one. */;
@@ -296,9 +296,9 @@ export type GuideEvent =
   | {
       readonly type: "confirm";
       /** The receipt of a successful verification for this guide and provider. */
-      readonly receipt?: VerificationReceipt;
+      readonly receipt?: VerificationReceipt | undefined;
       /** Or a TISS table 74 absence reason. */
-      readonly absence?: GuideAbsence;
+      readonly absence?: GuideAbsence | undefined;
     }
   | {
       readonly type: "bill" /** The batch id (`numeroLote`, 1 to 12 characters). */;
@@ -311,16 +311,16 @@ export type GuideEvent =
     }
   | {
       readonly type: "appeal" /** Optional free-text grounds (up to 500 characters). */;
-      readonly justification?: string;
+      readonly justification?: string | undefined;
     }
   | { readonly type: "expire" };
 
 /** Day-based limits, validated with zod. */
 export interface GuidePolicy {
   /** Days after the confirmation day within which the guide may be billed (default 90). */
-  readonly billingWindowDays?: number;
+  readonly billingWindowDays?: number | undefined;
   /** Days within which a consultation by the same provider is a return visit (default 30). */
-  readonly returnWindowDays?: number;
+  readonly returnWindowDays?: number | undefined;
 }
 
 /** One edge of the transition table. */

@@ -383,9 +383,9 @@ export function toTissValidation(
 /** Options of {@link isReturnVisit}. */
 export interface ReturnVisitOptions {
   /** Calendar days (America/Sao_Paulo) within which a consultation counts as a return (default 30, 0–365). */
-  readonly windowDays?: number;
+  readonly windowDays?: number | undefined;
   /** The moment of this attendance (ms); defaults to the guide's confirmation time. */
-  readonly atMs?: number;
+  readonly atMs?: number | undefined;
 }
 
 /**

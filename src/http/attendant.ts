@@ -30,7 +30,7 @@ export interface AttendancePeople {
   /** The beneficiary, with their registered contacts. */
   readonly beneficiary: PersonInput;
   /** The guardian (or holder) who receives a minor's code. */
-  readonly guardian?: PersonInput;
+  readonly guardian?: PersonInput | undefined;
 }
 
 /** Options of {@link createAttendantHandler}. */
@@ -45,9 +45,9 @@ export interface AttendantHandlerOptions extends HandlerOptions<AttendantIdentit
    * The delivery status of a guide's code (pass `tokens.deliveryStatus` when your service has it). Without
    * it, the status is read from the beneficiary's history: the guide's latest issue or delivery event.
    */
-  readonly deliveryStatus?: (guideId: string) => Promise<unknown>;
+  readonly deliveryStatus?: ((guideId: string) => Promise<unknown>) | undefined;
   /** The TISS fields shown with a guide (default: `statusSolicitacao` and `toTissValidation`). */
-  readonly tissFields?: (guide: Guide) => unknown;
+  readonly tissFields?: ((guide: Guide) => unknown) | undefined;
 }
 
 const ABSENCE_CODES = Object.keys(TISS_ABSENCE_REASONS) as [AbsenceReasonCode, ...AbsenceReasonCode[]];

@@ -16,13 +16,13 @@ export interface HandlerOptions<A> {
    */
   readonly authenticate: (request: Request) => A | null | undefined | Promise<A | null | undefined>;
   /** A prefix stripped from the path before routing, such as `/api/attendant` (default: none). */
-  readonly basePath?: string;
+  readonly basePath?: string | undefined;
   /** The largest request body accepted, in bytes (default 16 KiB); larger ones get 413 unread. */
-  readonly maxBodyBytes?: number;
+  readonly maxBodyBytes?: number | undefined;
   /** Force the problem titles' language instead of negotiating `Accept-Language` (default pt-BR). */
-  readonly locale?: HttpLocale;
+  readonly locale?: HttpLocale | undefined;
   /** Told about every 5xx answer's error (for your logs); must not throw. */
-  readonly onError?: (error: unknown, request: Request) => void;
+  readonly onError?: ((error: unknown, request: Request) => void) | undefined;
 }
 
 /** A Fetch-standard handler. */

@@ -8,7 +8,9 @@ import { argIterable, argObject, argOptionalObject, argString } from "../_intern
 import type { Channel, TokenMessageContext, TokenMessageContextField } from "../ports/notifier.js";
 
 /** Per channel, the {@link TokenMessageContext} fields a message may carry. */
-export type MessageContextPolicy = { readonly [C in Channel]?: readonly TokenMessageContextField[] };
+export type MessageContextPolicy = {
+  readonly [C in Channel]?: readonly TokenMessageContextField[] | undefined;
+};
 
 /**
  * The default: the app and e-mail show the guide's reference, the provider's name and the procedure summary;

@@ -15,6 +15,7 @@ export {
   DEFAULT_TEMPLATES,
   escapeHtml,
   type MessageTemplate,
+  type MessageTemplateOverride,
   type RenderedMessage,
   renderTokenMessage,
   resolveTemplate,

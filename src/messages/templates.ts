@@ -34,15 +34,20 @@ export interface MessageTemplate {
   /** Plain text: the SMS body, the e-mail text part, the push body. */
   readonly text: string;
   /** HTML (the e-mail HTML part). When absent, derived from `text` (escaped, line breaks kept). */
-  readonly html?: string;
+  readonly html?: string | undefined;
 }
+
+/** A replacement of some fields of a {@link MessageTemplate}; a field left out (or `undefined`) keeps the default. */
+export type MessageTemplateOverride = {
+  readonly [K in keyof MessageTemplate]?: MessageTemplate[K] | undefined;
+};
 
 /**
  * Per-locale, per-channel replacements of the default templates. A field left out keeps the default, except
  * that an override giving `text` without `html` gets its HTML derived from the new text.
  */
 export type TemplateOverrides = {
-  readonly [L in Locale]?: { readonly [C in Channel]?: Partial<MessageTemplate> };
+  readonly [L in Locale]?: { readonly [C in Channel]?: MessageTemplateOverride | undefined } | undefined;
 };
 
 /** A rendered message, ready for a notifier. */

@@ -13,7 +13,7 @@ export interface Base32EncodeOptions {
    * Append `=` up to a multiple of 8 characters, as RFC 4648 §6 does. Default `false`: authenticator apps and
    * the Key URI Format use unpadded secrets.
    */
-  padding?: boolean;
+  padding?: boolean | undefined;
 }
 
 /**

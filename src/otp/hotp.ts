@@ -12,12 +12,12 @@ import { hmacSha1 } from "./_sha1.js";
 /** Options shared by every OTP function. */
 export interface OtpOptions {
   /** Number of digits, 6 to 10. Default 6. */
-  digits?: number;
+  digits?: number | undefined;
   /**
    * The hash: `"SHA1"` (default), `"SHA256"`, `"SHA512"`, or one of the cores {@link hmacSha1},
    * {@link hmacSha256}, {@link hmacSha512}.
    */
-  algorithm?: Algorithm | OtpHash;
+  algorithm?: Algorithm | OtpHash | undefined;
 }
 
 /** Options of {@link verifyHotp}. */
@@ -25,7 +25,7 @@ export interface VerifyHotpOptions extends OtpOptions {
   /** The next counter the server expects. */
   counter: number | bigint;
   /** How many counters after `counter` to accept too (resynchronisation, RFC 4226 §7.4), 0 to 1000. Default 0. */
-  lookAhead?: number;
+  lookAhead?: number | undefined;
 }
 
 /** The result of {@link verifyHotp}: on success, the counter that matched (same type as the one given). */

@@ -9,9 +9,9 @@ import { type RandomSource, systemRandom } from "../ports/clock.js";
 /** Options of {@link generateSecret}. */
 export interface GenerateSecretOptions {
   /** Length in bytes, 16 (RFC 4226 §4's minimum of 128 bits) to 128. Default 20 (160 bits, RFC 4226's advice). */
-  bytes?: number;
+  bytes?: number | undefined;
   /** The source of random bytes. Default: the platform CSPRNG (`crypto.getRandomValues`). */
-  random?: RandomSource;
+  random?: RandomSource | undefined;
 }
 
 /**

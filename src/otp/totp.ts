@@ -20,11 +20,11 @@ import {
 /** Options of {@link totp}. */
 export interface TotpOptions extends OtpOptions {
   /** The time, in milliseconds since the Unix epoch. Default: the system clock. */
-  timeMs?: number;
+  timeMs?: number | undefined;
   /** The time step, in seconds (> 0). Default 30. */
-  periodSeconds?: number;
+  periodSeconds?: number | undefined;
   /** The Unix time, in seconds, at which step 0 begins. Default 0. */
-  t0Seconds?: number;
+  t0Seconds?: number | undefined;
 }
 
 /** Options of {@link verifyTotp}. */
@@ -33,7 +33,7 @@ export interface VerifyTotpOptions extends TotpOptions {
    * How many steps before and after the current one to accept too: a number for both sides, or
    * `{ past, future }`; integers from 0 to 100. Default 1 (the previous, current and next code).
    */
-  window?: number | { past: number; future: number };
+  window?: number | { past: number; future: number } | undefined;
 }
 
 /**

@@ -18,11 +18,11 @@ export interface OtpauthCommon {
   /** The account name shown in the app, such as a card number's last digits or an e-mail. Not empty. */
   account: string;
   /** The issuer (the health plan), written both as the label prefix and as the `issuer` parameter. */
-  issuer?: string;
+  issuer?: string | undefined;
   /** The hash; apps assume `"SHA1"` when absent. */
-  algorithm?: Algorithm;
+  algorithm?: Algorithm | undefined;
   /** Number of digits, 6 to 10; apps assume 6 when absent. */
-  digits?: number;
+  digits?: number | undefined;
 }
 
 /** A TOTP URI: `otpauth://totp/Issuer:account?secret=…&issuer=…&algorithm=…&digits=…&period=…`. */
@@ -30,7 +30,7 @@ export interface TotpUriParams extends OtpauthCommon {
   /** The URI type. */
   type: "totp";
   /** The period in whole seconds; apps assume 30 when absent. */
-  periodSeconds?: number;
+  periodSeconds?: number | undefined;
 }
 
 /** A HOTP URI: `otpauth://hotp/Issuer:account?secret=…&counter=…`. */

@@ -25,13 +25,13 @@ export interface DeliveryReport {
   /** What happened to it. */
   readonly status: DeliveryReportStatus;
   /** The provider's error code, for `failed`. */
-  readonly providerCode?: string;
+  readonly providerCode?: string | undefined;
   /** The reference the token service attached to the message, when the provider echoed it. */
-  readonly reference?: string;
+  readonly reference?: string | undefined;
   /** Unique per report and the same on the provider's retries of it: a second report with it is `replayed`. */
   readonly dedupeKey: string;
   /** When the provider says it happened (ms since the epoch). */
-  readonly occurredAtMs?: number;
+  readonly occurredAtMs?: number | undefined;
 }
 
 /**

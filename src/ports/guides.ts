@@ -14,7 +14,7 @@ export interface EligibilityCheck {
   /** Whether the operator said the beneficiary is eligible. */
   readonly eligible: boolean;
   /** The operator's reason or message (1 to 200 characters), such as `carência` or `ativo`. */
-  readonly reason?: string;
+  readonly reason?: string | undefined;
   /** When the operator answered (ms since the epoch). */
   readonly checkedAtMs: number;
 }
@@ -25,9 +25,9 @@ export interface EligibilityCheck {
  */
 export interface AttendanceDisplay {
   /** The provider's display name, such as `Clínica Exemplo` (1 to 60 characters). */
-  readonly providerName?: string;
+  readonly providerName?: string | undefined;
   /** A short procedure summary, such as `Consulta eletiva` (1 to 60 characters). */
-  readonly procedureSummary?: string;
+  readonly procedureSummary?: string | undefined;
 }
 
 /** One attendance as the desk stores it: the guide document and what the desk decided around it. */
@@ -39,9 +39,9 @@ export interface AttendanceRecord {
   /** Whether this guide needs a token to be confirmed (the rollout policy's answer when it was opened). */
   readonly tokenRequired: boolean;
   /** The latest eligibility check, when one was recorded. */
-  readonly eligibility?: EligibilityCheck;
+  readonly eligibility?: EligibilityCheck | undefined;
   /** What the code's message may show. */
-  readonly display?: AttendanceDisplay;
+  readonly display?: AttendanceDisplay | undefined;
 }
 
 /** An {@link AttendanceRecord} as loaded: with the version the next save must name. */
@@ -62,7 +62,7 @@ export type GuideSaveResult =
       /** Someone else wrote first (or, for `expectedVersion` 0, the guide exists already). */
       readonly saved: false;
       /** The version now stored, when the guide exists. */
-      readonly currentVersion?: number;
+      readonly currentVersion?: number | undefined;
     };
 
 /** What {@link GuideRepository.list} filters by. */
@@ -70,7 +70,7 @@ export interface GuideListFilter {
   /** The beneficiary's card number (`numeroCarteira`). */
   readonly cardNumber: string;
   /** Only guides of this provider code. */
-  readonly providerCode?: string;
+  readonly providerCode?: string | undefined;
 }
 
 /**

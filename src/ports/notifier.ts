@@ -35,17 +35,17 @@ export interface TokenMessage {
   /** The locale of the text. */
   readonly locale: Locale;
   /** The operator's display name, shown in the message. */
-  readonly operatorName?: string;
+  readonly operatorName?: string | undefined;
   /**
    * What the code confirms, as far as this channel may show it (each field optional and configured per
    * channel): the guide's reference, the provider's display name, a short procedure summary.
    */
-  readonly context?: TokenMessageContext;
+  readonly context?: TokenMessageContext | undefined;
   /**
    * An opaque reference for "I did not request this code": pass it to the token service's
    * `reportUnrequested({ reportRef })`, which resolves the guide and the beneficiary from it.
    */
-  readonly reportRef?: string;
+  readonly reportRef?: string | undefined;
 }
 
 /**
@@ -54,11 +54,11 @@ export interface TokenMessage {
  */
 export interface TokenMessageContext {
   /** The guide's reference (its id), so the beneficiary can tell two codes apart. */
-  readonly guideRef?: string;
+  readonly guideRef?: string | undefined;
   /** The provider's display name (`Clínica Exemplo`). */
-  readonly providerName?: string;
+  readonly providerName?: string | undefined;
   /** A short procedure summary (`Consulta eletiva`). */
-  readonly procedureSummary?: string;
+  readonly procedureSummary?: string | undefined;
 }
 
 /** A field of {@link TokenMessageContext}. */
@@ -69,7 +69,7 @@ export interface DeliveryReceipt {
   /** The channel it went out on. */
   readonly channel: Channel;
   /** The provider's message id, when it gives one. */
-  readonly providerMessageId?: string;
+  readonly providerMessageId?: string | undefined;
 }
 
 /**
@@ -84,12 +84,12 @@ export interface DeliveryReceipt {
  */
 export interface SendOptions {
   /** Aborted when the delivery's deadline passes or the caller cancels: stop and reject. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * An opaque correlation id (no personal data) to attach where the provider echoes it in status callbacks
    * (WhatsApp `biz_opaque_callback_data`, Twilio `StatusCallback` query, Zenvia `externalId`).
    */
-  readonly reference?: string;
+  readonly reference?: string | undefined;
 }
 
 /**

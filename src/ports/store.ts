@@ -121,7 +121,7 @@ export interface ListEventsOptions {
   /** At most this many events (1–1000). */
   readonly limit: number;
   /** Only events older than the event with this id (a cursor from a previous page). */
-  readonly before?: string;
+  readonly before?: string | undefined;
 }
 
 /**

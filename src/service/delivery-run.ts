@@ -23,16 +23,21 @@ import { type ServiceContext, storeOp } from "./token-service.js";
 /** The service-wide delivery settings ({@link TokenServiceOptions.delivery}). */
 export interface DeliveryOptions {
   /** The whole delivery's budget when `issue` waits for it, in ms (default 15,000). */
-  readonly deadlineMs?: number;
+  readonly deadlineMs?: number | undefined;
   /** The whole delivery's budget in background mode, in ms (default 60,000). */
-  readonly backgroundDeadlineMs?: number;
+  readonly backgroundDeadlineMs?: number | undefined;
   /**
    * When a provider reports `failed` for the message that carried the code, while the token is active, send
    * the same code to the next fallback contact (default `true`; needs `policy.fallback`). The code and the
    * remaining contacts are held in this process's memory only, until the token expires.
    */
-  readonly fallbackOnFailedReceipt?: boolean;
+  readonly fallbackOnFailedReceipt?: boolean | undefined;
 }
+
+/** {@link DeliveryOptions} with every default filled in (internal). */
+export type ResolvedDeliveryOptions = {
+  readonly [K in keyof DeliveryOptions]-?: Exclude<DeliveryOptions[K], undefined>;
+};
 
 /** The defaults of {@link DeliveryOptions}. */
 export const DELIVERY_DEFAULTS = Object.freeze({
@@ -118,7 +123,7 @@ interface Held {
 export class DeliveryRunner {
   readonly #ctx: ServiceContext;
   readonly #notifiers: NotifierOption;
-  readonly #options: Required<DeliveryOptions>;
+  readonly #options: ResolvedDeliveryOptions;
   readonly #inFlight = new Set<string>();
   readonly #held = new Map<string, Held>();
 
@@ -129,7 +134,7 @@ export class DeliveryRunner {
   }
 
   /** The resolved settings. */
-  get options(): Required<DeliveryOptions> {
+  get options(): ResolvedDeliveryOptions {
     return this.#options;
   }
 
@@ -323,8 +328,10 @@ export class DeliveryRunner {
   }
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+function stripUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /** Whether an error is a delivery failure (for the status read's next step). */

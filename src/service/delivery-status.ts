@@ -214,7 +214,7 @@ export async function applyDeliveryReport(
   ctx: ServiceContext,
   runner: DeliveryRunner,
   report: DeliveryReport,
-  options: { readonly guideId?: string } = {},
+  options: { readonly guideId?: string | undefined } = {},
 ): Promise<DeliveryReportResult> {
   if (
     typeof report !== "object" ||

@@ -56,13 +56,16 @@ export interface DeliveryTarget {
   readonly recipient: "beneficiary" | "guardian";
 }
 
+/** Notifiers by channel; a channel left out (or `undefined`) has none. */
+export type ChannelNotifiers = { readonly [C in Channel]?: Notifier | undefined };
+
 /** One notifier for every channel, or one per channel. */
-export type NotifierOption = Notifier | Partial<Record<Channel, Notifier>>;
+export type NotifierOption = Notifier | ChannelNotifiers;
 
 /** Resolves the notifier of a channel (internal). */
 export function notifierFor(option: NotifierOption, channel: Channel): Notifier | undefined {
   if (typeof (option as Notifier).send === "function") return option as Notifier;
-  const notifier = (option as Partial<Record<Channel, Notifier>>)[channel];
+  const notifier = (option as ChannelNotifiers)[channel];
   return notifier && typeof notifier.send === "function" ? notifier : undefined;
 }
 
@@ -84,35 +87,54 @@ interface Normalized {
   readonly address: string;
 }
 
+/** Why an address is not valid for its channel (never the address itself). */
+export function addressProblem(channel: Channel): string {
+  return channel === "email"
+    ? "not a valid e-mail address"
+    : channel === "app"
+      ? "not a valid app id"
+      : channel === "sms"
+        ? "not a valid mobile phone number"
+        : "not a valid phone number";
+}
+
+/** Joins an issue path: `("", "contacts.0")` → `contacts.0`, `("guardian", "contacts.0")` → `guardian.contacts.0`. */
+const joinPath = (prefix: string, rest: string) => (prefix === "" ? rest : `${prefix}.${rest}`);
+
+/**
+ * Checks and normalizes a person's contacts: one issue per duplicate id or invalid address, with its path under
+ * `path` (never the address). Shared by the service and `parsePerson`.
+ */
+export function checkContacts(
+  contacts: readonly ContactInput[],
+  path: string,
+): { readonly normalized: Normalized[]; readonly issues: { path: string; message: string }[] } {
+  const issues: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  const normalized: Normalized[] = [];
+  contacts.forEach((contact, i) => {
+    if (seen.has(contact.id))
+      issues.push({ path: joinPath(path, `contacts.${i}.id`), message: "duplicate contact id" });
+    seen.add(contact.id);
+    const address = normalizeContactAddress(contact.channel, contact.address);
+    if (address === undefined) {
+      issues.push({
+        path: joinPath(path, `contacts.${i}.address`),
+        message: addressProblem(contact.channel),
+      });
+    } else normalized.push({ id: contact.id, channel: contact.channel, address });
+  });
+  return { normalized, issues };
+}
+
 /**
  * Validates and normalizes every contact of a person; throws `InvalidArgumentError` with one issue per bad
  * contact (the path, never the address).
  */
 export function normalizeContacts(person: PersonInput, path: string): Normalized[] {
-  const issues: { path: string; message: string }[] = [];
-  const seen = new Set<string>();
-  const out: Normalized[] = [];
-  person.contacts.forEach((contact, i) => {
-    if (seen.has(contact.id))
-      issues.push({ path: `${path}.contacts.${i}.id`, message: "duplicate contact id" });
-    seen.add(contact.id);
-    const address = normalizeContactAddress(contact.channel, contact.address);
-    if (address === undefined) {
-      issues.push({
-        path: `${path}.contacts.${i}.address`,
-        message:
-          contact.channel === "email"
-            ? "not a valid e-mail address"
-            : contact.channel === "app"
-              ? "not a valid app id"
-              : contact.channel === "sms"
-                ? "not a valid mobile phone number"
-                : "not a valid phone number",
-      });
-    } else out.push({ id: contact.id, channel: contact.channel, address });
-  });
+  const { normalized, issues } = checkContacts(person.contacts, path);
   if (issues.length > 0) throw new InvalidArgumentError("invalid contact", issues);
-  return out;
+  return normalized;
 }
 
 /**

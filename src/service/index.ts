@@ -35,7 +35,13 @@ export {
 } from "../policy/token-policy.js";
 export type { AppEnrollment, SecretsKey, SecretsKeyOption, VerifyAppCodeInput } from "./app-mode.js";
 export * from "./attendance/index.js";
-export type { ContactChoice, ContactInput, NotifierOption, PersonInput } from "./delivery.js";
+export type {
+  ChannelNotifiers,
+  ContactChoice,
+  ContactInput,
+  NotifierOption,
+  PersonInput,
+} from "./delivery.js";
 export { DELIVERY_DEFAULTS, type DeliveryOptions } from "./delivery-run.js";
 export type {
   DeliveryNextStep,
@@ -44,6 +50,7 @@ export type {
   TokenState,
 } from "./delivery-status.js";
 export type { LimitCounter, LimitsReport, ResetLockoutOptions, ResetLockoutResult } from "./limits.js";
+export { parseContact, parsePerson } from "./people.js";
 export {
   createTokenService,
   type HistoryOptions,

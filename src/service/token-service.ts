@@ -68,28 +68,28 @@ export interface TokenServiceOptions {
    */
   readonly pepper: Pepper | readonly Pepper[];
   /** The clock (default: the system clock). */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The CSPRNG (default: `crypto.getRandomValues`). */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
   /** The rules; every field optional, defaults in `DEFAULT_POLICY`. */
-  readonly policy?: TokenPolicyInput;
+  readonly policy?: TokenPolicyInput | undefined;
   /**
    * The AES-256-GCM key(s) for app-mode secrets: 32 bytes, or `{ id, key }`; a list for rotation (the first
    * encrypts, every one decrypts records carrying its id). Required only for app mode.
    */
-  readonly secretsKey?: SecretsKeyOption;
+  readonly secretsKey?: SecretsKeyOption | undefined;
   /**
    * Called with every event after it was appended to the store. Errors it throws (or promises it rejects)
    * are caught and ignored: an observer can never break an issue or a verification.
    */
-  readonly onEvent?: (event: TokenEvent) => void | Promise<void>;
+  readonly onEvent?: ((event: TokenEvent) => void | Promise<void>) | undefined;
   /**
    * Per channel, which fields of an issue's `context` reach the message (default
    * `DEFAULT_MESSAGE_CONTEXT`: everything in the app and e-mail, the provider's name on SMS and WhatsApp).
    */
-  readonly messageContext?: MessageContextPolicy;
+  readonly messageContext?: MessageContextPolicy | undefined;
   /** Delivery deadlines and failed-receipt fallback (docs/delivery.md). */
-  readonly delivery?: DeliveryOptions;
+  readonly delivery?: DeliveryOptions | undefined;
 }
 
 /** What {@link TokenService.issue} needs. */
@@ -99,27 +99,27 @@ export interface IssueInput {
   /** The beneficiary. */
   readonly beneficiary: PersonInput;
   /** A guardian (or the holder) to receive the code of a minor, or of a beneficiary without a contact. */
-  readonly guardian?: PersonInput;
+  readonly guardian?: PersonInput | undefined;
   /** The contact chosen by the attendant from {@link TokenService.listContacts}; tried first. */
-  readonly contactId?: string;
+  readonly contactId?: string | undefined;
   /** Only this channel. */
-  readonly channel?: Channel;
+  readonly channel?: Channel | undefined;
   /** What the message may say about the attendance (filtered per channel by `messageContext`). */
-  readonly context?: TokenMessageContext;
+  readonly context?: TokenMessageContext | undefined;
   /** The code expires no later than this (ms), such as the end of the guide's senha validity. */
-  readonly notAfterMs?: number;
+  readonly notAfterMs?: number | undefined;
   /**
    * The whole delivery's budget in ms (every try, retry and fallback), at most 10 minutes; default
    * `delivery.deadlineMs` (15 s), or `delivery.backgroundDeadlineMs` (60 s) in background mode.
    */
-  readonly deadlineMs?: number;
+  readonly deadlineMs?: number | undefined;
   /** Cancels the delivery (in background mode too): the try in flight is abandoned and the token revoked. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Return once the token is saved (`status: "pending"`) and deliver after; follow it with
    * {@link TokenService.deliveryStatus} or the events.
    */
-  readonly background?: boolean;
+  readonly background?: boolean | undefined;
 }
 
 /** The result of {@link TokenService.issue} in background mode: saved, delivery under way. */
@@ -206,9 +206,9 @@ export type ReportUnrequestedInput =
 /** Paging of {@link TokenService.history}. */
 export interface HistoryOptions {
   /** At most this many events (1–1000, default 50). */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
   /** Events older than this event id (the last id of the previous page). */
-  readonly before?: string;
+  readonly before?: string | undefined;
 }
 
 /**
@@ -248,7 +248,7 @@ export interface TokenService {
    * ```
    */
   issue(input: IssueInput & { readonly background: true }): Promise<PendingIssueResult>;
-  issue(input: IssueInput & { readonly background?: false }): Promise<IssueResult>;
+  issue(input: IssueInput & { readonly background?: false | undefined }): Promise<IssueResult>;
   issue(input: IssueInput): Promise<IssueResult | PendingIssueResult>;
   /**
    * Sends the guide's live code again (Twilio Verify's resend): while the latest token is active and unexpired,
@@ -264,7 +264,7 @@ export interface TokenService {
    * ```
    */
   resend(input: IssueInput & { readonly background: true }): Promise<ResendResult<PendingIssueResult>>;
-  resend(input: IssueInput & { readonly background?: false }): Promise<ResendResult<IssueResult>>;
+  resend(input: IssueInput & { readonly background?: false | undefined }): Promise<ResendResult<IssueResult>>;
   resend(input: IssueInput): Promise<ResendResult>;
   /**
    * What the attendant's screen shows about the guide's latest code: pending, sent, failed or unfinished.
@@ -289,7 +289,7 @@ export interface TokenService {
    */
   applyDeliveryReport(
     report: DeliveryReport,
-    options?: { readonly guideId?: string },
+    options?: { readonly guideId?: string | undefined },
   ): Promise<DeliveryReportResult>;
   /**
    * Verifies a sent code. Never throws on a wrong or malformed code.

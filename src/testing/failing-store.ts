@@ -10,6 +10,9 @@ export type StoreOperation = {
   [K in keyof TokenStore]: TokenStore[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof TokenStore];
 
+/** Failures per operation, such as `{ attempt: 2 }` (an operation left out, or `undefined`, never fails). */
+export type FailurePlan = { readonly [O in StoreOperation]?: number | undefined };
+
 /**
  * A {@link TokenStore} whose chosen operations reject, made by {@link failingStore}.
  *
@@ -24,7 +27,7 @@ export interface FailingStore extends TokenStore {
   /** Makes the next `times` calls of `operation` reject (added to what is still planned); returns the store. */
   failNext(operation: StoreOperation, times?: number): this;
   /** How many planned failures of each operation are left. */
-  readonly pending: Readonly<Partial<Record<StoreOperation, number>>>;
+  readonly pending: FailurePlan;
 }
 
 /**
@@ -43,11 +46,8 @@ export interface FailingStore extends TokenStore {
  * store.failNext("save", 2); // the next two saves fail
  * ```
  */
-export function failingStore(
-  store: TokenStore,
-  plan: Readonly<Partial<Record<StoreOperation, number>>> = {},
-): FailingStore {
-  const pending: Partial<Record<StoreOperation, number>> = { ...plan };
+export function failingStore(store: TokenStore, plan: FailurePlan = {}): FailingStore {
+  const pending: { [O in StoreOperation]?: number | undefined } = { ...plan };
   const wrapper = {
     pending,
     failNext(operation: StoreOperation, times = 1) {

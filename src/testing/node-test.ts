@@ -22,7 +22,7 @@ export interface NodeTestModule {
   /** `node:test`'s `describe`. */
   describe(name: string, fn: () => void): unknown;
   /** `node:test`'s `it`, called with options. */
-  it(name: string, options: { timeout?: number }, fn: () => Promise<void>): unknown;
+  it(name: string, options: { timeout?: number | undefined }, fn: () => Promise<void>): unknown;
 }
 
 /**

@@ -59,7 +59,7 @@ export interface NotifierConformanceOptions {
   /** The test runner. */
   readonly test: NotifierConformanceRunner;
   /** Timeout of each case in ms (default 30,000). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 function randomDigits(length: number): string {

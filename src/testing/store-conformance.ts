@@ -42,18 +42,18 @@ export interface StoreCapabilities {
    * Whether separate instances created for the same namespace share their data (Redis, PostgreSQL: `true`,
    * the default). When `false` (an in-process store), the concurrency cases use a single instance.
    */
-  readonly sharedAcrossInstances?: boolean;
+  readonly sharedAcrossInstances?: boolean | undefined;
   /**
    * The event retention the store was created with (ms). When given, the kit checks that `purge` removes
    * events older than it and keeps the others; when absent, only the token, counter and claim purge is checked.
    */
-  readonly eventRetentionMs?: number;
+  readonly eventRetentionMs?: number | undefined;
   /** Concurrent correct attempts in the single-use race (default 200). */
-  readonly concurrentAttempts?: number;
+  readonly concurrentAttempts?: number | undefined;
   /** Instances spread over in the concurrency cases when data is shared (default 4, at least 4). */
-  readonly instances?: number;
+  readonly instances?: number | undefined;
   /** Timeout of each concurrency case in ms (default 60,000). */
-  readonly concurrencyTimeoutMs?: number;
+  readonly concurrencyTimeoutMs?: number | undefined;
 }
 
 /** What {@link runStoreConformance} is given. */
@@ -67,16 +67,16 @@ export interface StoreConformanceOptions {
    */
   readonly createStore: (ctx: { readonly namespace: string }) => TokenStore | Promise<TokenStore>;
   /** Called after each case with its namespace, to drop its data and close what `createStore` opened. */
-  readonly cleanup?: (ctx: { readonly namespace: string }) => void | Promise<void>;
+  readonly cleanup?: ((ctx: { readonly namespace: string }) => void | Promise<void>) | undefined;
   /** What the store can do. */
-  readonly capabilities?: StoreCapabilities;
+  readonly capabilities?: StoreCapabilities | undefined;
   /** The test runner. */
   readonly test: ConformanceRunner;
   /**
    * Cases to skip, by their exact title, with the reason (shown in the skipped case's title). A title that
    * matches no case fails the suite, so a renamed case cannot be skipped silently.
    */
-  readonly skip?: Readonly<Record<string, string>>;
+  readonly skip?: Readonly<Record<string, string>> | undefined;
 }
 
 /** 2026-09-21T00:00:00Z: a fixed, realistic "now" for every case. */

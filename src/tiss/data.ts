@@ -39,11 +39,11 @@ export interface TissGuideDataBase {
   /** `regimeAtendimento` (`dm_regimeAtendimento`). */
   readonly regimeAtendimento: TissRegimeCode;
   /** `atendimentoRN`: a newborn attended on the parent's card; default `N`. */
-  readonly atendimentoRN?: "S" | "N";
+  readonly atendimentoRN?: "S" | "N" | undefined;
   /** `tipoIdent` (table 72): how the beneficiary was identified. */
-  readonly tipoIdent?: TissIdentificationCode;
+  readonly tipoIdent?: TissIdentificationCode | undefined;
   /** `observacao` (up to 500 characters). */
-  readonly observacao?: string;
+  readonly observacao?: string | undefined;
 }
 
 /** What a `guiaConsulta` needs besides the guide. */
@@ -53,7 +53,7 @@ export interface TissConsultaData extends TissGuideDataBase {
   /** `valorProcedimento` in reais (`st_decimal8-2`: at most 2 decimals, below 1 000 000). */
   readonly valorProcedimento: number;
   /** `nomeProfissional` of the executing professional (up to 70 characters). */
-  readonly nomeProfissional?: string;
+  readonly nomeProfissional?: string | undefined;
 }
 
 /** One executed procedure's values, in the guide's procedure order. */
@@ -63,7 +63,7 @@ export interface TissSpSadtProcedureData {
   /** `valorUnitario` in reais (`st_decimal8-2`). */
   readonly valorUnitario: number;
   /** `reducaoAcrescimo` factor (`st_decimal3-2`), default 1.00. */
-  readonly reducaoAcrescimo?: number;
+  readonly reducaoAcrescimo?: number | undefined;
 }
 
 /** What a `guiaSP-SADT` needs besides the guide. */
@@ -71,17 +71,19 @@ export interface TissSpSadtData extends TissGuideDataBase {
   /** `tipoAtendimento` (`dm_tipoAtendimento`). */
   readonly tipoAtendimento: TissAttendanceTypeCode;
   /** `tipoConsulta` (table 52), when the attendance is a consultation. */
-  readonly tipoConsulta?: TissConsultationTypeCode;
+  readonly tipoConsulta?: TissConsultationTypeCode | undefined;
   /** `nomeContratadoSolicitante` (up to 70 characters). */
   readonly nomeContratadoSolicitante: string;
   /** `contratadoSolicitante/codigoPrestadorNaOperadora`; default the guide's provider code. */
-  readonly codigoPrestadorSolicitante?: string;
+  readonly codigoPrestadorSolicitante?: string | undefined;
   /** `profissionalSolicitante`; default the guide's professional. */
-  readonly profissionalSolicitante?: GuideProfessionalInput & { readonly nomeProfissional?: string };
+  readonly profissionalSolicitante?:
+    | (GuideProfessionalInput & { readonly nomeProfissional?: string | undefined })
+    | undefined;
   /** `dataSolicitacao`, `YYYY-MM-DD`. */
-  readonly dataSolicitacao?: string;
+  readonly dataSolicitacao?: string | undefined;
   /** `indicacaoClinica` (up to 500 characters). */
-  readonly indicacaoClinica?: string;
+  readonly indicacaoClinica?: string | undefined;
   /** One entry per guide procedure, same order. */
   readonly procedimentos: readonly TissSpSadtProcedureData[];
 }
@@ -93,7 +95,7 @@ export interface TissMessageData {
   /** When the transaction is registered (ms): `dataRegistroTransacao`/`horaRegistroTransacao`, São Paulo time. */
   readonly registeredAtMs: number;
   /** `numeroLote` (up to 12 characters); default the guide's `billing.batchId`. */
-  readonly numeroLote?: string;
+  readonly numeroLote?: string | undefined;
   /** The guide's data: {@link TissConsultaData} for a consulta, {@link TissSpSadtData} for an SP/SADT. */
   readonly guia: TissConsultaData | TissSpSadtData;
 }

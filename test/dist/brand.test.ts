@@ -18,6 +18,19 @@ describe("isHealthTokenError across the ESM and CommonJS builds", () => {
     expect(esm.isHealthTokenError(fromEsm) && fromEsm.code).toBe("RATE_LIMITED");
   });
 
+  it("with a code, narrows to that code's class across builds, and is false for any other code", async () => {
+    const esm = (await import("health-token")) as RootModule;
+    const cjs = require("health-token") as RootModule;
+    const fromCjs: unknown = new cjs.RateLimitedError("cooldown", 42);
+    expect(fromCjs instanceof esm.RateLimitedError).toBe(false);
+    expect(esm.isHealthTokenError(fromCjs, "RATE_LIMITED") && fromCjs.retryAfterSeconds).toBe(42);
+    expect(esm.isHealthTokenError(fromCjs, "LOCKED_OUT")).toBe(false);
+    const invalid: unknown = new esm.InvalidArgumentError("bad", [{ path: "contactId", message: "unknown" }]);
+    expect(cjs.isHealthTokenError(invalid, "INVALID_ARGUMENT") && invalid.issues[0]?.path).toBe("contactId");
+    const fake = Object.assign(new Error("x"), { code: "RATE_LIMITED", retryAfterSeconds: 1 });
+    expect(esm.isHealthTokenError(fake, "RATE_LIMITED")).toBe(false);
+  });
+
   it("rejects look-alikes: a plain Error, an object with a code, null", async () => {
     const { isHealthTokenError } = (await import("health-token")) as RootModule;
     const fake = Object.assign(new Error("[health-token] x"), { code: "CONFIG", name: "ConfigError" });

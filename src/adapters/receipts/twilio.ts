@@ -37,7 +37,7 @@ export interface TwilioStatusCallbackInput {
   /** The account's auth token (the primary, and the secondary during a rotation). */
   readonly authToken: string | readonly string[];
   /** When given, a callback for another account is refused as `forged`. */
-  readonly accountSid?: string;
+  readonly accountSid?: string | undefined;
 }
 
 /**

@@ -41,9 +41,9 @@ export interface WhatsAppStatusWebhookInput {
   /** The Meta app's secret, or several during a rotation. */
   readonly appSecret: string | readonly string[];
   /** Reports older than this are refused as `stale` (default 86,400 s). */
-  readonly maxAgeSeconds?: number;
+  readonly maxAgeSeconds?: number | undefined;
   /** The current time in ms (default `Date.now()`). */
-  readonly nowMs?: number;
+  readonly nowMs?: number | undefined;
 }
 
 const STATUS: Readonly<Record<string, DeliveryReportStatus>> = {

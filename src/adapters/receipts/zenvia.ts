@@ -43,11 +43,11 @@ export interface ZenviaStatusWebhookInput {
   /** The secret set in the subscription's `webhook.headers` (at least 24 characters), or several. */
   readonly secret: string | readonly string[];
   /** The header's name (default {@link ZENVIA_SECRET_HEADER}). */
-  readonly headerName?: string;
+  readonly headerName?: string | undefined;
   /** Reports older than this are refused as `stale` (default 86,400 s). */
-  readonly maxAgeSeconds?: number;
+  readonly maxAgeSeconds?: number | undefined;
   /** The current time in ms (default `Date.now()`). */
-  readonly nowMs?: number;
+  readonly nowMs?: number | undefined;
 }
 
 const STATUS: Readonly<Record<string, DeliveryReportStatus>> = {

@@ -52,16 +52,16 @@ export interface AttendanceDeskOptions {
   /** Where the guides live (`new MemoryGuideRepository()`, or `PostgresGuideRepository`). */
   readonly guides: GuideRepository;
   /** The clock (default: the system clock); give it the token service's clock. */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The billing and return windows of the guide machine. */
-  readonly guidePolicy?: GuidePolicy;
+  readonly guidePolicy?: GuidePolicy | undefined;
   /** Per guide, whether a token is required (default: every guide). */
-  readonly rollout?: TokenRollout;
+  readonly rollout?: TokenRollout | undefined;
   /**
    * Whether authorization needs a recorded, positive eligibility check: `true` for every guide, `false`
    * (the default) for none, or a function deciding per guide.
    */
-  readonly eligibilityRequired?: boolean | ((guide: OpenAttendanceInput["guide"]) => boolean);
+  readonly eligibilityRequired?: (boolean | ((guide: OpenAttendanceInput["guide"]) => boolean)) | undefined;
 }
 
 /**

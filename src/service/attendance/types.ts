@@ -48,7 +48,7 @@ export interface OpenAttendanceInput {
   /** The beneficiary's opaque id (the `id` of the `PersonInput` that will receive the code). */
   readonly beneficiaryId: string;
   /** What the code's message may show (provider display name, procedure summary). */
-  readonly display?: AttendanceDisplay;
+  readonly display?: AttendanceDisplay | undefined;
 }
 
 /** What {@link AttendanceDesk.recordEligibility} takes: the operator's answer. */
@@ -58,9 +58,9 @@ export interface RecordEligibilityInput {
   /** Whether the operator said the beneficiary is eligible. */
   readonly eligible: boolean;
   /** The operator's reason or message (1 to 200 characters). */
-  readonly reason?: string;
+  readonly reason?: string | undefined;
   /** When the operator answered (ms); default: the desk's clock. */
-  readonly checkedAtMs?: number;
+  readonly checkedAtMs?: number | undefined;
 }
 
 /** What {@link AttendanceDesk.authorize} takes. */
@@ -72,7 +72,7 @@ export interface AuthorizeInput {
   /** `dataValidadeSenha`, `YYYY-MM-DD`. */
   readonly validUntil: string;
   /** Partial authorization (TISS status 7). */
-  readonly partial?: boolean;
+  readonly partial?: boolean | undefined;
 }
 
 /** What {@link AttendanceDesk.review} takes: one of the operator's review steps. */
@@ -98,11 +98,11 @@ export interface RequestTokenInput {
   /** The beneficiary; `id` must be the attendance's `beneficiaryId`. */
   readonly beneficiary: PersonInput;
   /** The guardian (or holder) who receives a minor's code; their history records it too. */
-  readonly guardian?: PersonInput;
+  readonly guardian?: PersonInput | undefined;
   /** The contact chosen by the attendant from `listContacts`. */
-  readonly contactId?: string;
+  readonly contactId?: string | undefined;
   /** Only this channel. */
-  readonly channel?: Channel;
+  readonly channel?: Channel | undefined;
 }
 
 /** The result of {@link AttendanceDesk.requestToken}: the attendance and the issue (never the code). */
@@ -122,7 +122,7 @@ export interface ConfirmInput {
   /** The code as typed. */
   readonly code: string;
   /** `app`: a code from the beneficiary's app (TOTP); default `sent`. */
-  readonly mode?: "sent" | "app";
+  readonly mode?: "sent" | "app" | undefined;
 }
 
 /**
@@ -143,7 +143,7 @@ export interface ConfirmWithoutTokenInput {
    * A TISS table 74 reason. Required when the guide needs a token; left out when the rollout policy says it
    * does not (then neither TISS field is written).
    */
-  readonly absence?: { readonly reason: AbsenceReasonCode; readonly justification: string };
+  readonly absence?: { readonly reason: AbsenceReasonCode; readonly justification: string } | undefined;
 }
 
 /** What {@link AttendanceDesk.cancel} and {@link AttendanceDesk.expireIfDue} take. */
