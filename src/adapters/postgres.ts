@@ -67,7 +67,17 @@ import {
 } from "./_postgres-sql.js";
 import { eventBodies, postgresStepsSql, revokedHead, stepCalls } from "./_postgres-steps.js";
 
-/** What {@link PostgresTokenStore} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit. */
+/**
+ * What {@link PostgresTokenStore} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * const pool: PostgresPoolLike = new pg.Pool({ connectionString: process.env.DATABASE_URL }); // or a PGlite
+ * const store = new PostgresTokenStore({ pool });
+ * await store.migrate();
+ * ```
+ */
 export interface PostgresPoolLike {
   /** Runs one parameterized statement. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
