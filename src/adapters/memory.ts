@@ -11,7 +11,8 @@
  * @module
  */
 import { base64urlDecodeInto, base64urlEncode } from "../_internal/ids.js";
-import type { TokenEvent, TokenEventType } from "../ports/events.js";
+import { rateLimitKeys } from "../policy/rate-limit.js";
+import type { TokenEvent } from "../ports/events.js";
 import type { Channel } from "../ports/notifier.js";
 import type {
   AppSecretRecord,
@@ -25,6 +26,21 @@ import type {
   TokenStatus,
   TokenStore,
 } from "../ports/store.js";
+import {
+  type AppVerifyBeginInput,
+  type AppVerifyBeginResult,
+  type AppVerifyFinishInput,
+  type AppVerifyFinishResult,
+  type IssueStepInput,
+  type IssueStepResult,
+  type TokenStoreSteps,
+  type VerifyStepInput,
+  type VerifyStepResult,
+  verifyStepEvents,
+} from "../ports/store-steps.js";
+import { MemoryEventLog } from "./_memory-events.js";
+import { Interner } from "./_memory-intern.js";
+import { Pacer } from "./_memory-pacer.js";
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -58,47 +74,11 @@ const REVOKED = 2;
 const LOCKED = 3;
 const CHANNEL_LIST: readonly Channel[] = ["app", "sms", "whatsapp", "email"];
 const CHANNEL_INDEX: Readonly<Record<Channel, number>> = { app: 0, sms: 1, whatsapp: 2, email: 3 };
-const EVENT_TYPES: readonly TokenEventType[] = [
-  "token.issued",
-  "token.delivered",
-  "token.delivery_failed",
-  "token.verified",
-  "token.rejected",
-  "token.locked",
-  "token.revoked",
-  "token.reported_unrequested",
-  "app.enrolled",
-  "token.delivery_started",
-  "token.delivery_status",
-  "lockout.reset",
-];
-/** The rare fields of an event (delivery details, a guardian's dependent, a provider's count), kept beside the columns. */
-const DELIVERY_FIELDS = [
-  "dependentId",
-  "providerFailures",
-  "deliveryId",
-  "mode",
-  "deadlineAtMs",
-  "durationMs",
-  "providerMessageId",
-  "deliveryStatus",
-  "provider",
-  "providerCode",
-] as const satisfies readonly (keyof TokenEvent)[];
-type DeliveryFields = Partial<Pick<TokenEvent, (typeof DELIVERY_FIELDS)[number]>>;
-const EVENT_TYPE_INDEX = new Map(EVENT_TYPES.map((t, i) => [t, i]));
-const RECIPIENTS = ["beneficiary", "guardian"] as const;
+/** How long `purge` works before it lets the event loop run (ms). */
+const PURGE_SLICE_MS = 4;
 
-/** Slots (tokens, counters, claims, event chains) `purge` handles before it yields to the event loop. */
-const PURGE_CHUNK = 8192;
-
-/** Lets the event loop run (I/O, timers) between two chunks of a long `purge`. */
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    if (typeof setImmediate === "function") setImmediate(resolve);
-    else setTimeout(resolve, 0);
-  });
-}
+/** Distinct provider ids a token's word can index (26 bits); the rare one past it is kept aside. */
+const PROVIDER_LIMIT = 0x3ffffff;
 
 const HASH_BYTES = 32;
 const ID_BYTES = 12;
@@ -134,7 +114,7 @@ function equalText(a: string, b: string): boolean {
  * setInterval(() => void store.purge(Date.now()), 60_000).unref();
  * ```
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   readonly #eventRetentionMs: number;
   readonly #maxEvents: number;
   readonly #graceMs: number;
@@ -148,62 +128,32 @@ export class MemoryTokenStore implements TokenStore {
   #meta = new Uint32Array(0); // [meta0, meta1] per slot
   #hash = new Uint8Array(0);
   #id = new Uint8Array(0);
-  #extra = new Map<number, { codeHash?: string; tokenId?: string }>();
+  #extra = new Map<number, TokenExtra>();
   // The hash and expiry of the token a slot's token superseded, while that one was still live (rare: kept aside).
   #previous = new Map<number, { codeHash: string; expiresAtMs: number }>();
   #free: number[] = [];
   #used = 0;
   #hand = 0;
 
-  // Interned provider ids.
-  #providers: string[] = [];
-  #providerIndex = new Map<string, number>();
+  // Interned provider ids (tokens and events) and reasons (events).
+  #providers = new Interner(PROVIDER_LIMIT);
+  #reasons = new Interner(255);
 
   // Counters, claims, app secrets.
-  #counters = new Map<string, { count: number; resetAtMs: number }>();
-  #counterSweep: Iterator<[string, { count: number; resetAtMs: number }]> | undefined;
+  #counters = new Map<string, Counter>();
+  #counterSweep: Iterator<[string, Counter]> | undefined;
   #claims = new Map<string, number>();
   #claimSweep: Iterator<[string, number]> | undefined;
   #secrets = new Map<string, AppSecretRecord>();
 
-  // Events: columns, one slot per event. Each beneficiary has a doubly linked chain of slots sorted by
-  // (atMs, insertion), newest at the head. Ids in the service's format (16 base64url characters) are kept as
-  // 12 bytes; providers and reasons are interned.
-  #evCapacity = 0;
-  #evHigh = 0;
-  #evRefs: (string | undefined)[] = []; // [beneficiaryId, guideId, tokenId, maskedContact] per slot
-  #evIdBytes = new Uint8Array(0);
-  #evAt = new Float64Array(0);
-  #evMeta = new Uint32Array(0); // type (4) | channel+1 (3) | recipient+1 (2) | compact id (1) | reason (<< 10, 8)
-  #evLeft = new Uint16Array(0); // attemptsLeft + 1, 0 when absent
-  #evProv = new Uint32Array(0); // provider index + 1, 0 when absent
-  #evOlder = new Int32Array(0);
-  #evNewer = new Int32Array(0);
-  #evExtra = new Map<
-    number,
-    { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields }
-  >();
-  #evFree: number[] = [];
-  // Event id → slot, so `before` jumps to its cursor instead of walking the chain: a hash table of slot chains
-  // (bucket heads, and per slot the next slot of its bucket), 8 bytes per event; the newest append comes first.
-  #evBucket = new Int32Array(0);
-  #evNextInBucket = new Int32Array(0);
-  #reasons: string[] = [];
-  #reasonIndex = new Map<string, number>();
-  // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
-  #chainOf = new Map<string, number>();
-  #chHead = new Int32Array(0);
-  #chTail = new Int32Array(0);
-  #chCount = new Int32Array(0);
-  #chDropped = new Int32Array(0); // events the cap dropped from the chain
-  #chFree: number[] = [];
-  #chHigh = 0;
+  #events: MemoryEventLog;
 
   /** @param options - retention, per-beneficiary cap and lazy-purge grace */
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.#eventRetentionMs = options.eventRetentionMs ?? 365 * DAY_MS;
     this.#maxEvents = Math.max(1, options.maxEventsPerBeneficiary ?? 1000);
     this.#graceMs = options.expiredGraceMs ?? 3_600_000;
+    this.#events = new MemoryEventLog(this.#maxEvents, this.#providers, this.#reasons);
   }
 
   /**
@@ -231,8 +181,7 @@ export class MemoryTokenStore implements TokenStore {
    * ```
    */
   truncatedEvents(beneficiaryId: string): number {
-    const chain = this.#chainOf.get(beneficiaryId);
-    return chain === undefined ? 0 : this.#chDropped[chain]!;
+    return this.#events.truncated(beneficiaryId);
   }
 
   /** Active, consumed, revoked and locked tokens currently held (one per guide). */
@@ -243,60 +192,11 @@ export class MemoryTokenStore implements TokenStore {
   // ---------------------------------------------------------------- tokens
 
   async save(token: NewToken): Promise<{ superseded: string[] }> {
-    this.#sweep(token.issuedAtMs);
-    const superseded: string[] = [];
-    let slot = this.#slotByGuide.get(token.guideId);
-    if (slot === undefined) {
-      slot = this.#allocate();
-      this.#slotByGuide.set(token.guideId, slot);
-      this.#guide[slot] = token.guideId;
-      this.#used++;
-    } else {
-      // The previous token is replaced; it is reported as superseded when it was still active (unexpired).
-      const m1 = this.#meta[slot * 2 + 1]!;
-      const expiresAtMs = this.#times[slot * 2 + 1]!;
-      if ((m1 & 3) === ACTIVE && token.issuedAtMs < expiresAtMs) {
-        superseded.push(this.#tokenId(slot));
-        this.#previous.set(slot, { codeHash: this.#codeHash(slot, m1), expiresAtMs });
-      } else this.#previous.delete(slot);
-      this.#extra.delete(slot);
-    }
-    this.#write(slot, token);
-    return { superseded };
+    return { superseded: this.#save(token) };
   }
 
   async attempt(input: AttemptInput): Promise<AttemptResult> {
-    const slot = this.#slotByGuide.get(input.guideId);
-    if (slot === undefined) return { outcome: "not_found" };
-    const m1 = this.#meta[slot * 2 + 1]!;
-    const status = m1 & 3;
-    if (status === REVOKED) return { outcome: "revoked", token: this.#read(slot) };
-    if (status === CONSUMED) return { outcome: "consumed", token: this.#read(slot) };
-    if (input.nowMs >= this.#times[slot * 2 + 1]!) return { outcome: "expired", token: this.#read(slot) };
-    if (status === LOCKED) return { outcome: "locked", token: this.#read(slot) };
-    let wrong: "wrong_provider" | "mismatch" | undefined;
-    if (this.#providers[m1 >>> 6] !== input.providerId) wrong = "wrong_provider";
-    else if (!this.#hashEquals(slot, m1, input.candidateHash)) wrong = "mismatch";
-    if (wrong === "mismatch" && this.#previous.size > 0) {
-      const previous = this.#previous.get(slot);
-      if (
-        previous !== undefined &&
-        input.nowMs < previous.expiresAtMs &&
-        equalText(previous.codeHash, input.candidateHash)
-      ) {
-        return { outcome: "superseded", token: this.#read(slot) };
-      }
-    }
-    if (wrong) {
-      const m0 = this.#meta[slot * 2]!;
-      const attempts = (m0 & 0xffff) + 1;
-      const max = m0 >>> 16;
-      this.#meta[slot * 2] = (m0 & 0xffff0000) | attempts;
-      if (attempts >= max) this.#meta[slot * 2 + 1] = (m1 & ~3) | LOCKED;
-      return { outcome: wrong, token: this.#read(slot), attemptsLeft: Math.max(0, max - attempts) };
-    }
-    this.#meta[slot * 2 + 1] = (m1 & ~3) | CONSUMED;
-    return { outcome: "ok", token: this.#read(slot) };
+    return this.#attempt(input);
   }
 
   async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
@@ -317,36 +217,23 @@ export class MemoryTokenStore implements TokenStore {
   // ---------------------------------------------------------------- counters, claims, secrets
 
   async increment(key: string, windowMs: number, nowMs: number): Promise<CounterState> {
-    this.#sweepCounters(nowMs);
-    const current = this.#counters.get(key);
-    if (current === undefined || nowMs >= current.resetAtMs) {
-      const fresh = { count: 1, resetAtMs: nowMs + windowMs };
-      this.#counters.set(key, fresh);
-      return { count: 1, resetAtMs: fresh.resetAtMs };
-    }
-    current.count++;
-    return { count: current.count, resetAtMs: current.resetAtMs };
+    const counter = this.#increment(key, windowMs, nowMs);
+    return { count: counter.count, resetAtMs: counter.resetAtMs };
   }
 
   async decrement(key: string, nowMs: number): Promise<CounterState> {
-    const current = this.#counters.get(key);
-    if (current === undefined || nowMs >= current.resetAtMs) return { count: 0, resetAtMs: 0 };
-    if (current.count > 0) current.count--;
-    return { count: current.count, resetAtMs: current.resetAtMs };
+    return this.#decrement(key, nowMs);
   }
 
   async peek(key: string, nowMs: number): Promise<CounterState> {
-    const current = this.#counters.get(key);
-    if (current === undefined || nowMs >= current.resetAtMs) return { count: 0, resetAtMs: 0 };
-    return { count: current.count, resetAtMs: current.resetAtMs };
+    const current = this.#live(key, nowMs);
+    return current === undefined
+      ? { count: 0, resetAtMs: 0 }
+      : { count: current.count, resetAtMs: current.resetAtMs };
   }
 
   async claimOnce(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
-    this.#sweepClaims(nowMs);
-    const until = this.#claims.get(key);
-    if (until !== undefined && nowMs < until) return false;
-    this.#claims.set(key, expiresAtMs);
-    return true;
+    return this.#claimOnce(key, expiresAtMs, nowMs);
   }
 
   async putAppSecret(record: AppSecretRecord): Promise<void> {
@@ -361,109 +248,96 @@ export class MemoryTokenStore implements TokenStore {
   // ---------------------------------------------------------------- events
 
   async appendEvent(event: TokenEvent): Promise<void> {
-    const slot = this.#evAllocate();
-    const r = slot * 4;
-    this.#evRefs[r] = event.beneficiaryId;
-    this.#evRefs[r + 1] = event.guideId;
-    this.#evRefs[r + 2] = event.tokenId;
-    this.#evRefs[r + 3] = event.maskedContact;
-    this.#evAt[slot] = event.atMs;
-    let extra: { id?: string; providerId?: string; reason?: string; delivery?: DeliveryFields } | undefined;
-    for (const field of DELIVERY_FIELDS) {
-      if (event[field] === undefined) continue;
-      extra ??= {};
-      extra.delivery = { ...extra.delivery, [field]: event[field] };
-    }
-    let compactId = 0;
-    if (event.id.length === 16 && base64urlDecodeInto(event.id, this.#evIdBytes, slot * ID_BYTES, ID_BYTES)) {
-      compactId = 1;
-    } else {
-      extra = { ...extra, id: event.id };
-    }
-    if (event.providerId !== undefined) {
-      const known = this.#providerIndex.get(event.providerId);
-      if (known !== undefined || this.#providers.length < 65_536) {
-        this.#evProv[slot] = (known ?? this.#providerSlot(event.providerId)) + 1;
-      } else {
-        extra ??= {};
-        extra.providerId = event.providerId;
-      }
-    }
-    let reason = 0;
-    if (event.reason !== undefined) {
-      const index = this.#reasonIndex.get(event.reason);
-      if (index !== undefined) reason = index + 1;
-      else if (this.#reasons.length < 254) {
-        this.#reasons.push(event.reason);
-        this.#reasonIndex.set(event.reason, this.#reasons.length - 1);
-        reason = this.#reasons.length;
-      } else {
-        extra ??= {};
-        extra.reason = event.reason;
-      }
-    }
-    if (extra) this.#evExtra.set(slot, extra);
-    const type = EVENT_TYPE_INDEX.get(event.type) ?? 0;
-    const channel = event.channel === undefined ? 0 : CHANNEL_INDEX[event.channel] + 1;
-    const recipient = event.recipient === undefined ? 0 : RECIPIENTS.indexOf(event.recipient) + 1;
-    this.#evMeta[slot] = type | (channel << 4) | (recipient << 7) | (compactId << 9) | (reason << 10);
-    this.#evLeft[slot] = event.attemptsLeft === undefined ? 0 : Math.min(event.attemptsLeft, 0xfffe) + 1;
-
-    let chain = this.#chainOf.get(event.beneficiaryId);
-    if (chain === undefined) {
-      chain = this.#chAllocate();
-      this.#chainOf.set(event.beneficiaryId, chain);
-    }
-    const head = this.#chHead[chain]!;
-    if (head < 0) {
-      this.#evOlder[slot] = -1;
-      this.#evNewer[slot] = -1;
-      this.#chHead[chain] = slot;
-      this.#chTail[chain] = slot;
-    } else {
-      // Find the newest event at or before atMs (ties keep insertion order); usually the head itself.
-      let after = head;
-      while (after >= 0 && this.#evAt[after]! > event.atMs) after = this.#evOlder[after]!;
-      if (after === head) {
-        this.#evOlder[slot] = head;
-        this.#evNewer[slot] = -1;
-        this.#evNewer[head] = slot;
-        this.#chHead[chain] = slot;
-      } else if (after < 0) {
-        const tail = this.#chTail[chain]!;
-        this.#evOlder[slot] = -1;
-        this.#evNewer[slot] = tail;
-        this.#evOlder[tail] = slot;
-        this.#chTail[chain] = slot;
-      } else {
-        const newer = this.#evNewer[after]!;
-        this.#evOlder[slot] = after;
-        this.#evNewer[slot] = newer;
-        this.#evNewer[after] = slot;
-        this.#evOlder[newer] = slot;
-      }
-    }
-    this.#chCount[chain] = this.#chCount[chain]! + 1;
-    this.#evIndex(slot, event.id);
-    while (this.#chCount[chain]! > this.#maxEvents) {
-      this.#dropOldest(chain);
-      this.#chDropped[chain] = this.#chDropped[chain]! + 1;
-    }
+    this.#events.append(event);
   }
 
   async listEvents(beneficiaryId: string, options: ListEventsOptions): Promise<TokenEvent[]> {
-    const chain = this.#chainOf.get(beneficiaryId);
-    if (chain === undefined) return [];
-    const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
-    let slot = this.#chHead[chain]!;
-    if (options.before !== undefined) {
-      slot = this.#evFind(beneficiaryId, options.before);
-      if (slot < 0) return [];
-      slot = this.#evOlder[slot]!;
+    return this.#events.list(beneficiaryId, options);
+  }
+
+  // ---------------------------------------------------------------- steps (each one synchronous section)
+
+  /** {@link TokenStoreSteps.issueStep}: the limits, the save that supersedes and the events, at once. */
+  async issueStep(input: IssueStepInput): Promise<IssueStepResult> {
+    const nowMs = input.token.issuedAtMs;
+    const { failures, cooldown, sends } = input;
+    const failed = this.#live(failures.key, nowMs);
+    if (failed !== undefined && failed.count >= failures.max) {
+      return { outcome: "locked_out", resetAtMs: failed.resetAtMs };
     }
-    const out: TokenEvent[] = [];
-    for (; slot >= 0 && out.length < limit; slot = this.#evOlder[slot]!) out.push(this.#evRead(slot));
-    return out;
+    if (cooldown !== undefined) {
+      const seen = this.#live(cooldown.key, nowMs);
+      if (seen !== undefined && seen.count >= cooldown.max) {
+        return { outcome: "cooldown", resetAtMs: seen.resetAtMs };
+      }
+    }
+    const seenSends = this.#live(sends.key, nowMs);
+    if (seenSends !== undefined && seenSends.count >= sends.max) {
+      return { outcome: "sends_per_guide", resetAtMs: seenSends.resetAtMs };
+    }
+    if (cooldown !== undefined) this.#increment(cooldown.key, cooldown.windowMs, nowMs);
+    this.#increment(sends.key, sends.windowMs, nowMs);
+    const superseded = this.#save(input.token);
+    let events = input.issuedEvents;
+    if (superseded.length > 0) {
+      // one slot per guide: at most one token is superseded
+      const revoked = { ...input.revokedEvent, tokenId: superseded[0]! } as TokenEvent;
+      this.#events.append(revoked);
+      events = [revoked, ...events];
+    }
+    for (const event of input.issuedEvents) this.#events.append(event);
+    return { outcome: "saved", superseded, events };
+  }
+
+  /** {@link TokenStoreSteps.verifyStep}: the attempt, its counter, the lock and the events, at once. */
+  async verifyStep(input: VerifyStepInput): Promise<VerifyStepResult> {
+    const attempt = this.#attempt(input);
+    let providerFailures: number | undefined;
+    if (attempt.outcome === "mismatch") {
+      const key = rateLimitKeys.failures(attempt.token.beneficiaryId);
+      this.#increment(key, input.failureWindowMs, input.nowMs);
+    } else if (attempt.outcome === "wrong_provider") {
+      const { key, windowMs } = input.providerFailures;
+      providerFailures = this.#increment(key, windowMs, input.nowMs).count;
+    }
+    const events = verifyStepEvents(input, attempt, providerFailures);
+    for (const event of events) this.#events.append(event);
+    return { attempt, events };
+  }
+
+  /** {@link TokenStoreSteps.appVerifyBegin}: the budget reservation, the guide's app attempts and the secret. */
+  async appVerifyBegin(input: AppVerifyBeginInput): Promise<AppVerifyBeginResult> {
+    const { failures, attempts, nowMs } = input;
+    if (this.#increment(failures.key, failures.windowMs, nowMs).count > failures.max) {
+      this.#decrement(failures.key, nowMs);
+      this.#events.append(input.lockedEvent);
+      return { outcome: "locked", events: [input.lockedEvent] };
+    }
+    const count = this.#increment(attempts.key, attempts.windowMs, nowMs).count;
+    if (count > attempts.max) {
+      this.#decrement(failures.key, nowMs);
+      this.#events.append(input.lockedEvent);
+      return { outcome: "locked", events: [input.lockedEvent] };
+    }
+    const secret = this.#secrets.get(input.beneficiaryId);
+    if (secret === undefined) {
+      this.#decrement(failures.key, nowMs);
+      return { outcome: "not_found" };
+    }
+    return { outcome: "compare", attempts: count, secret: { ...secret } };
+  }
+
+  /** {@link TokenStoreSteps.appVerifyFinish}: the settlement of the reserved unit, the claim and the events. */
+  async appVerifyFinish(input: AppVerifyFinishInput): Promise<AppVerifyFinishResult> {
+    if (!input.matched) {
+      for (const event of input.events) this.#events.append(event);
+      return { first: false, events: input.events };
+    }
+    const first = this.#claimOnce(input.claim.key, input.claim.expiresAtMs, input.nowMs);
+    this.#decrement(input.failuresKey, input.nowMs);
+    const event = first ? input.verifiedEvent : input.replayedEvent;
+    this.#events.append(event);
+    return { first, events: [event] };
   }
 
   // ---------------------------------------------------------------- purge
@@ -471,14 +345,16 @@ export class MemoryTokenStore implements TokenStore {
   /**
    * Removes tokens expired at `nowMs`, counters and claims past their window, and events past retention.
    *
-   * Runs in chunks of a few thousand slots and yields to the event loop between them, so a large store does
-   * not block the process (1M tokens: one 0.75 s block before; see `docs/benchmarks.md`). Each slot is checked
-   * and removed in one synchronous step, so calls made meanwhile see a consistent store.
+   * Works in slices of a few milliseconds and yields to the event loop between them, so a large store does
+   * not block the process (see `docs/benchmarks.md`). Each slot is checked and removed in one synchronous
+   * step, so calls made meanwhile see a consistent store.
    */
   async purge(nowMs: number): Promise<PurgeResult> {
+    const pacer = new Pacer(PURGE_SLICE_MS);
     let tokens = 0;
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
-      if (slot > 0 && slot % PURGE_CHUNK === 0) await yieldToLoop();
+      const due = pacer.due();
+      if (due !== undefined) await due;
       const guideId = this.#guide[slot];
       if (guideId !== undefined && nowMs >= this.#times[slot * 2 + 1]!) {
         this.#slotByGuide.delete(guideId);
@@ -486,30 +362,17 @@ export class MemoryTokenStore implements TokenStore {
         tokens++;
       }
     }
-    let n = 0;
     for (const [key, state] of this.#counters) {
-      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
+      const due = pacer.due();
+      if (due !== undefined) await due;
       if (nowMs >= state.resetAtMs) this.#counters.delete(key);
     }
     for (const [key, until] of this.#claims) {
-      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
+      const due = pacer.due();
+      if (due !== undefined) await due;
       if (nowMs >= until) this.#claims.delete(key);
     }
-    let events = 0;
-    const horizon = nowMs - this.#eventRetentionMs;
-    for (const [beneficiaryId, chain] of this.#chainOf) {
-      if (++n % PURGE_CHUNK === 0) await yieldToLoop();
-      while (this.#chCount[chain]! > 0 && this.#evAt[this.#chTail[chain]!]! < horizon) {
-        this.#dropOldest(chain);
-        events++;
-        if (++n % PURGE_CHUNK === 0) await yieldToLoop();
-        if (this.#chainOf.get(beneficiaryId) !== chain) break;
-      }
-      if (this.#chainOf.get(beneficiaryId) === chain && this.#chCount[chain] === 0) {
-        this.#chainOf.delete(beneficiaryId);
-        this.#chFree.push(chain);
-      }
-    }
+    const events = await this.#events.purge(nowMs - this.#eventRetentionMs, pacer);
     return { tokens, events };
   }
 
@@ -531,25 +394,70 @@ export class MemoryTokenStore implements TokenStore {
     for (const [key, state] of this.#counters) strings.push(key, String(state.count));
     for (const key of this.#claims.keys()) strings.push(key);
     for (const record of this.#secrets.values()) strings.push(...Object.values(record).map(String));
-    for (const chain of this.#chainOf.values()) {
-      for (let slot = this.#chHead[chain]!; slot >= 0; slot = this.#evOlder[slot]!) {
-        strings.push(...Object.values(this.#evRead(slot)).map(String));
-        bytes.push(this.#evIdBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-      }
-    }
+    this.#events.snapshot(strings, bytes);
     return { strings, bytes };
   }
 
-  // ---------------------------------------------------------------- internals
+  // ---------------------------------------------------------------- internals: tokens
 
-  #providerSlot(providerId: string): number {
-    let index = this.#providerIndex.get(providerId);
-    if (index === undefined) {
-      index = this.#providers.length;
-      this.#providers.push(providerId);
-      this.#providerIndex.set(providerId, index);
+  /** `save`, synchronous: the ids of the tokens superseded. */
+  #save(token: NewToken): string[] {
+    this.#sweep(token.issuedAtMs);
+    let slot = this.#slotByGuide.get(token.guideId);
+    if (slot === undefined) {
+      slot = this.#allocate();
+      this.#slotByGuide.set(token.guideId, slot);
+      this.#guide[slot] = token.guideId;
+      this.#used++;
+      this.#write(slot, token);
+      return [];
     }
-    return index;
+    // The previous token is replaced; it is reported as superseded when it was still active (unexpired).
+    const superseded: string[] = [];
+    const m1 = this.#meta[slot * 2 + 1]!;
+    const expiresAtMs = this.#times[slot * 2 + 1]!;
+    if ((m1 & 3) === ACTIVE && token.issuedAtMs < expiresAtMs) {
+      superseded.push(this.#tokenId(slot, m1));
+      this.#previous.set(slot, { codeHash: this.#codeHash(slot, m1), expiresAtMs });
+    } else this.#previous.delete(slot);
+    this.#extra.delete(slot);
+    this.#write(slot, token);
+    return superseded;
+  }
+
+  /** `attempt`, synchronous. */
+  #attempt(input: AttemptInput): AttemptResult {
+    const slot = this.#slotByGuide.get(input.guideId);
+    if (slot === undefined) return { outcome: "not_found" };
+    const m1 = this.#meta[slot * 2 + 1]!;
+    const status = m1 & 3;
+    if (status === REVOKED) return { outcome: "revoked", token: this.#read(slot) };
+    if (status === CONSUMED) return { outcome: "consumed", token: this.#read(slot) };
+    if (input.nowMs >= this.#times[slot * 2 + 1]!) return { outcome: "expired", token: this.#read(slot) };
+    if (status === LOCKED) return { outcome: "locked", token: this.#read(slot) };
+    let wrong: "wrong_provider" | "mismatch" | undefined;
+    if (this.#providerOf(slot, m1) !== input.providerId) wrong = "wrong_provider";
+    else if (!this.#hashEquals(slot, m1, input.candidateHash)) wrong = "mismatch";
+    if (wrong === "mismatch" && this.#previous.size > 0) {
+      const previous = this.#previous.get(slot);
+      if (
+        previous !== undefined &&
+        input.nowMs < previous.expiresAtMs &&
+        equalText(previous.codeHash, input.candidateHash)
+      ) {
+        return { outcome: "superseded", token: this.#read(slot) };
+      }
+    }
+    if (wrong) {
+      const m0 = this.#meta[slot * 2]!;
+      const attempts = (m0 & 0xffff) + 1;
+      const max = m0 >>> 16;
+      this.#meta[slot * 2] = (m0 & 0xffff0000) | attempts;
+      if (attempts >= max) this.#meta[slot * 2 + 1] = (m1 & ~3) | LOCKED;
+      return { outcome: wrong, token: this.#read(slot), attemptsLeft: Math.max(0, max - attempts) };
+    }
+    this.#meta[slot * 2 + 1] = (m1 & ~3) | CONSUMED;
+    return { outcome: "ok", token: this.#read(slot) };
   }
 
   #allocate(): number {
@@ -597,24 +505,26 @@ export class MemoryTokenStore implements TokenStore {
     const max = Math.min(0xffff, Math.max(0, token.maxAttempts));
     this.#meta[slot * 2] = (max << 16) >>> 0;
     let flags = 0;
-    const extra: { codeHash?: string; tokenId?: string } = {};
+    let extra: TokenExtra | undefined;
     if (decodeH1(token.codeHash, this.#hash, slot * HASH_BYTES)) flags |= F_HASH;
-    else extra.codeHash = token.codeHash;
+    else extra = { ...extra, codeHash: token.codeHash };
     if (
       token.tokenId.length === 16 &&
       base64urlDecodeInto(token.tokenId, this.#id, slot * ID_BYTES, ID_BYTES)
     ) {
       flags |= F_ID;
-    } else extra.tokenId = token.tokenId;
-    if (!(flags & F_HASH) || !(flags & F_ID)) this.#extra.set(slot, extra);
-    const provider = this.#providerSlot(token.providerId);
+    } else extra = { ...extra, tokenId: token.tokenId };
+    let provider = this.#providers.slot(token.providerId);
+    if (provider < 0) {
+      extra = { ...extra, providerId: token.providerId };
+      provider = PROVIDER_LIMIT;
+    }
+    if (extra !== undefined) this.#extra.set(slot, extra);
     this.#meta[slot * 2 + 1] = (ACTIVE | (CHANNEL_INDEX[token.channel] << 2) | flags | (provider << 6)) >>> 0;
   }
 
-  #tokenId(slot: number): string {
-    if (this.#meta[slot * 2 + 1]! & F_ID) {
-      return base64urlEncode(this.#id.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-    }
+  #tokenId(slot: number, m1: number): string {
+    if (m1 & F_ID) return base64urlEncode(this.#id.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
     return this.#extra.get(slot)?.tokenId ?? "";
   }
 
@@ -623,6 +533,13 @@ export class MemoryTokenStore implements TokenStore {
       return H1_PREFIX + base64urlEncode(this.#hash.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
     }
     return this.#extra.get(slot)?.codeHash ?? "";
+  }
+
+  #providerOf(slot: number, m1: number): string {
+    const index = m1 >>> 6;
+    return index === PROVIDER_LIMIT
+      ? (this.#extra.get(slot)?.providerId ?? "")
+      : this.#providers.values[index]!;
   }
 
   #scratch = new Uint8Array(HASH_BYTES);
@@ -642,9 +559,9 @@ export class MemoryTokenStore implements TokenStore {
     const m0 = this.#meta[slot * 2]!;
     const m1 = this.#meta[slot * 2 + 1]!;
     return {
-      tokenId: this.#tokenId(slot),
+      tokenId: this.#tokenId(slot, m1),
       guideId: this.#guide[slot]!,
-      providerId: this.#providers[m1 >>> 6]!,
+      providerId: this.#providerOf(slot, m1),
       beneficiaryId: this.#beneficiary[slot]!,
       codeHash: this.#codeHash(slot, m1),
       issuedAtMs: this.#times[slot * 2]!,
@@ -669,6 +586,44 @@ export class MemoryTokenStore implements TokenStore {
         this.#release(slot);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- internals: counters, claims
+
+  /** The counter of `key` while its window is live at `nowMs`. */
+  #live(key: string, nowMs: number): Counter | undefined {
+    const current = this.#counters.get(key);
+    return current === undefined || nowMs >= current.resetAtMs ? undefined : current;
+  }
+
+  /** `increment`, synchronous: the live counter after its hit. */
+  #increment(key: string, windowMs: number, nowMs: number): Counter {
+    this.#sweepCounters(nowMs);
+    const current = this.#counters.get(key);
+    if (current === undefined || nowMs >= current.resetAtMs) {
+      const fresh = new Counter(nowMs + windowMs);
+      this.#counters.set(key, fresh);
+      return fresh;
+    }
+    current.count++;
+    return current;
+  }
+
+  /** `decrement`, synchronous. */
+  #decrement(key: string, nowMs: number): CounterState {
+    const current = this.#live(key, nowMs);
+    if (current === undefined) return { count: 0, resetAtMs: 0 };
+    if (current.count > 0) current.count--;
+    return { count: current.count, resetAtMs: current.resetAtMs };
+  }
+
+  /** `claimOnce`, synchronous. */
+  #claimOnce(key: string, expiresAtMs: number, nowMs: number): boolean {
+    this.#sweepClaims(nowMs);
+    const until = this.#claims.get(key);
+    if (until !== undefined && nowMs < until) return false;
+    this.#claims.set(key, expiresAtMs);
+    return true;
   }
 
   #sweepCounters(nowMs: number): void {
@@ -696,166 +651,20 @@ export class MemoryTokenStore implements TokenStore {
       if (nowMs >= until) this.#claims.delete(key);
     }
   }
+}
 
-  #evAllocate(): number {
-    const reused = this.#evFree.pop();
-    if (reused !== undefined) return reused;
-    const slot = this.#evHigh++;
-    if (slot >= this.#evCapacity) {
-      const capacity = Math.max(1024, this.#evCapacity * 2);
-      const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(
-        old: T,
-        make: (n: number) => T,
-        per = 1,
-      ): T => {
-        const next = make(capacity * per);
-        next.set(old as never);
-        return next;
-      };
-      this.#evAt = grow(this.#evAt, (n) => new Float64Array(n));
-      this.#evMeta = grow(this.#evMeta, (n) => new Uint32Array(n));
-      this.#evLeft = grow(this.#evLeft, (n) => new Uint16Array(n));
-      this.#evProv = grow(this.#evProv, (n) => new Uint32Array(n));
-      this.#evOlder = grow(this.#evOlder, (n) => new Int32Array(n));
-      this.#evNewer = grow(this.#evNewer, (n) => new Int32Array(n));
-      this.#evIdBytes = grow(this.#evIdBytes, (n) => new Uint8Array(n), ID_BYTES);
-      this.#evCapacity = capacity;
-      // the table keeps one bucket per slot: rebuild it at the new size (amortised over the doublings)
-      this.#evNextInBucket = new Int32Array(capacity);
-      this.#evBucket = new Int32Array(capacity).fill(-1);
-      for (let live = 0; live < slot; live++) {
-        if (this.#evRefs[live * 4] !== undefined) this.#evIndex(live, this.#evId(live));
-      }
-    }
-    this.#evRefs.push(undefined, undefined, undefined, undefined);
-    return slot;
-  }
+/** The fields of a token without a compact form (a hash or id in another format; rare). */
+interface TokenExtra {
+  codeHash?: string;
+  tokenId?: string;
+  providerId?: string;
+}
 
-  #evRelease(slot: number): void {
-    this.#evUnindex(slot);
-    const r = slot * 4;
-    this.#evRefs[r] = undefined;
-    this.#evRefs[r + 1] = undefined;
-    this.#evRefs[r + 2] = undefined;
-    this.#evRefs[r + 3] = undefined;
-    this.#evMeta[slot] = 0;
-    this.#evProv[slot] = 0;
-    this.#evLeft[slot] = 0;
-    this.#evIdBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
-    this.#evExtra.delete(slot);
-    this.#evFree.push(slot);
-  }
-
-  #chAllocate(): number {
-    const reused = this.#chFree.pop();
-    const chain = reused ?? this.#chHigh++;
-    if (chain >= this.#chHead.length) {
-      const capacity = Math.max(1024, this.#chHead.length * 2);
-      const grow = (old: Int32Array) => {
-        const next = new Int32Array(capacity);
-        next.set(old);
-        return next;
-      };
-      this.#chHead = grow(this.#chHead);
-      this.#chTail = grow(this.#chTail);
-      this.#chCount = grow(this.#chCount);
-      this.#chDropped = grow(this.#chDropped);
-    }
-    this.#chHead[chain] = -1;
-    this.#chTail[chain] = -1;
-    this.#chCount[chain] = 0;
-    this.#chDropped[chain] = 0;
-    return chain;
-  }
-
-  /** Removes the oldest event of a chain (the chain itself stays, possibly empty). */
-  #dropOldest(chain: number): void {
-    const tail = this.#chTail[chain]!;
-    const newer = this.#evNewer[tail]!;
-    this.#chTail[chain] = newer;
-    if (newer >= 0) this.#evOlder[newer] = -1;
-    else this.#chHead[chain] = -1;
-    this.#chCount[chain] = this.#chCount[chain]! - 1;
-    this.#evRelease(tail);
-  }
-
-  /** The bucket of an event id (FNV-1a over its UTF-16 units). */
-  #evBucketOf(id: string): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-    return (h >>> 0) & (this.#evBucket.length - 1);
-  }
-
-  #evIndex(slot: number, id: string): void {
-    const b = this.#evBucketOf(id);
-    this.#evNextInBucket[slot] = this.#evBucket[b]!;
-    this.#evBucket[b] = slot;
-  }
-
-  #evUnindex(slot: number): void {
-    const b = this.#evBucketOf(this.#evId(slot));
-    let at = this.#evBucket[b]!;
-    if (at === slot) {
-      this.#evBucket[b] = this.#evNextInBucket[slot]!;
-      return;
-    }
-    while (at >= 0) {
-      const next = this.#evNextInBucket[at]!;
-      if (next === slot) {
-        this.#evNextInBucket[at] = this.#evNextInBucket[slot]!;
-        return;
-      }
-      at = next;
-    }
-  }
-
-  /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
-  #evFind(beneficiaryId: string, id: string): number {
-    if (this.#evBucket.length === 0) return -1;
-    for (let at = this.#evBucket[this.#evBucketOf(id)]!; at >= 0; at = this.#evNextInBucket[at]!) {
-      if (this.#evRefs[at * 4] === beneficiaryId && this.#evId(at) === id) return at;
-    }
-    return -1;
-  }
-
-  #evId(slot: number): string {
-    if ((this.#evMeta[slot]! >>> 9) & 1) {
-      return base64urlEncode(this.#evIdBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-    }
-    return this.#evExtra.get(slot)?.id ?? "";
-  }
-
-  #evRead(slot: number): TokenEvent {
-    const meta = this.#evMeta[slot]!;
-    const r = slot * 4;
-    const extra = this.#evExtra.get(slot);
-    const event: {
-      -readonly [K in keyof TokenEvent]: TokenEvent[K];
-    } = {
-      id: this.#evId(slot),
-      type: EVENT_TYPES[meta & 15]!,
-      atMs: this.#evAt[slot]!,
-      beneficiaryId: this.#evRefs[r]!,
-    };
-    const guideId = this.#evRefs[r + 1];
-    if (guideId !== undefined) event.guideId = guideId;
-    const provider = this.#evProv[slot]!;
-    if (provider !== 0) event.providerId = this.#providers[provider - 1]!;
-    else if (extra?.providerId !== undefined) event.providerId = extra.providerId;
-    const tokenId = this.#evRefs[r + 2];
-    if (tokenId !== undefined) event.tokenId = tokenId;
-    const channel = (meta >>> 4) & 7;
-    if (channel !== 0) event.channel = CHANNEL_LIST[channel - 1]!;
-    const masked = this.#evRefs[r + 3];
-    if (masked !== undefined) event.maskedContact = masked;
-    const recipient = (meta >>> 7) & 3;
-    if (recipient !== 0) event.recipient = RECIPIENTS[recipient - 1]!;
-    const reason = (meta >>> 10) & 0xff;
-    if (reason !== 0) event.reason = this.#reasons[reason - 1]!;
-    else if (extra?.reason !== undefined) event.reason = extra.reason;
-    const left = this.#evLeft[slot]!;
-    if (left !== 0) event.attemptsLeft = left - 1;
-    if (extra?.delivery !== undefined) Object.assign(event, extra.delivery);
-    return event;
+/** A fixed-window counter (one per key). */
+class Counter {
+  count = 1;
+  readonly resetAtMs: number;
+  constructor(resetAtMs: number) {
+    this.resetAtMs = resetAtMs;
   }
 }
