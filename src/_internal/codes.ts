@@ -100,10 +100,14 @@ const CODE_KEY_LABEL = encoder.encode("health-token/code-key/v1");
  * CSPRNG, so the code is as unpredictable as a drawn one for whoever lacks the pepper.
  */
 export class CodeDeriver {
-  readonly #key: Uint8Array;
+  /** The code key's HMAC inner and outer states, prepared once (the code key itself is not kept). */
+  readonly #key: Int32Array;
+  readonly #block = new Uint8Array(32);
 
   constructor(pepper: Uint8Array) {
-    this.#key = hmac(hmacSha256, pepper, CODE_KEY_LABEL);
+    const codeKey = hmac(hmacSha256, pepper, CODE_KEY_LABEL);
+    this.#key = prepareKey(hmacSha256, codeKey).slice();
+    codeKey.fill(0);
   }
 
   /** The `digits`-digit code of a token. */
@@ -117,19 +121,21 @@ export class CodeDeriver {
     const width = digits <= 9 ? 4 : 6;
     const space = 2 ** (8 * width);
     const limit = space - (space % modulus);
-    for (let counter = 0; ; counter++) {
-      message[message.length - 1] = counter & 0xff;
-      message[message.length - 2] = counter >>> 8;
-      const block = hmac(hmacSha256, this.#key, message);
-      for (let at = 0; at + width <= block.length; at += width) {
-        let n = 0;
-        for (let i = 0; i < width; i++) n = n * 256 + block[at + i]!;
-        if (n < limit) {
-          block.fill(0);
-          return String(n % modulus).padStart(digits, "0");
+    const block = this.#block;
+    try {
+      for (let counter = 0; ; counter++) {
+        message[message.length - 1] = counter & 0xff;
+        message[message.length - 2] = counter >>> 8;
+        hmacPrepared(hmacSha256, this.#key, message, block);
+        for (let at = 0; at + width <= block.length; at += width) {
+          let n = 0;
+          for (let i = 0; i < width; i++) n = n * 256 + block[at + i]!;
+          if (n < limit) return String(n % modulus).padStart(digits, "0");
         }
       }
+    } finally {
       block.fill(0);
+      message.fill(0);
     }
   }
 }

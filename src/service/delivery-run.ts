@@ -11,6 +11,7 @@ import { base64urlDecode, base64urlEncode, randomId } from "../_internal/ids.js"
 import { DeliveryFailedError, HealthTokenError } from "../errors.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessage } from "../ports/notifier.js";
+import { AbortLatch } from "./_abort-latch.js";
 import {
   type Delivered,
   type DeliveryTarget,
@@ -215,7 +216,7 @@ export class DeliveryRunner {
     deadlineAtMs: number,
   ): Promise<Delivered> {
     const ctx = this.#ctx;
-    const controller = new AbortController();
+    const controller = new AbortLatch();
     const timer = setTimeout(
       () => controller.abort(new DOMException("the delivery deadline passed", "TimeoutError")),
       Math.max(0, deadlineAtMs - ctx.clock.now()),
@@ -262,7 +263,7 @@ export class DeliveryRunner {
           );
         },
         {
-          signal: controller.signal,
+          signal: controller,
           now: () => ctx.clock.now(),
           reference: encodeReference(job.tokenId, job.guideId),
         },

@@ -14,6 +14,7 @@ import {
 } from "../errors.js";
 import type { TokenPolicy } from "../policy/token-policy.js";
 import type { Channel, DeliveryReceipt, Notifier, SendOptions, TokenMessage } from "../ports/notifier.js";
+import type { AbortLatch } from "./_abort-latch.js";
 
 /** One contact of a person: a channel and its address. */
 export interface ContactInput {
@@ -245,7 +246,7 @@ export interface Delivered {
 /** How one delivery run is bounded (internal). */
 export interface DeliverControl {
   /** Aborted at the run's deadline or by the caller: the try in flight is abandoned, no further try starts. */
-  readonly signal: AbortSignal;
+  readonly signal: AbortLatch;
   /** Reads the service's clock (for the durations). */
   readonly now: () => number;
   /** The opaque reference the provider may echo in its status callbacks. */
@@ -253,7 +254,7 @@ export interface DeliverControl {
 }
 
 /** The error of a try the deadline (or the caller) cut short. */
-function abortedError(signal: AbortSignal): DeliveryFailedError {
+function abortedError(signal: AbortLatch): DeliveryFailedError {
   const deadline = (signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
   return new DeliveryFailedError(
     deadline ? "the delivery deadline passed" : "the delivery was cancelled by the caller",
@@ -270,7 +271,7 @@ function sendWithin(
   notifier: Notifier,
   message: TokenMessage,
   options: SendOptions,
-  signal: AbortSignal,
+  signal: AbortLatch,
 ): Promise<DeliveryReceipt | undefined> {
   if (signal.aborted) return Promise.reject(abortedError(signal));
   let sent: Promise<DeliveryReceipt | undefined>;
@@ -280,15 +281,14 @@ function sendWithin(
     sent = Promise.reject(error);
   }
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortedError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
+    const off = signal.onAbort(() => reject(abortedError(signal)));
     sent.then(
       (receipt) => {
-        signal.removeEventListener("abort", onAbort);
+        off();
         resolve(receipt);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        off();
         reject(error);
       },
     );
@@ -312,10 +312,20 @@ export async function deliver(
   let retryable = false;
   let tries = 0;
   const { signal, now } = control;
-  const sendOptions: SendOptions = {
-    signal,
-    ...(control.reference === undefined ? {} : { reference: control.reference }),
-  };
+  // The notifier's AbortSignal is made only if it reads it.
+  const sendOptions: SendOptions =
+    control.reference === undefined
+      ? {
+          get signal() {
+            return signal.signal;
+          },
+        }
+      : {
+          get signal() {
+            return signal.signal;
+          },
+          reference: control.reference,
+        };
   for (const target of targets) {
     if (signal.aborted && tries > 0) break;
     tries++;

@@ -18,6 +18,13 @@ import type { DeliveryReport } from "../ports/delivery-report.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessageContext } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
+import {
+  DATE_PATTERN,
+  type FastIssueInput,
+  fastIssueInput,
+  fastPerson,
+  isCalendarDate,
+} from "./_issue-input.js";
 import { makeReportRef, readReportRef } from "./_report-ref.js";
 import { runIssueStep, type SteppingStore } from "./_steps.js";
 import { type AppEnrollment, AppMode, type SecretsKeyOption, type VerifyAppCodeInput } from "./app-mode.js";
@@ -416,15 +423,6 @@ const cleanText = (max: number) =>
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   });
 const idSchema = cleanText(128);
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-function isCalendarDate(text: string): boolean {
-  const y = Number(text.slice(0, 4));
-  const m = Number(text.slice(5, 7));
-  const d = Number(text.slice(8, 10));
-  if (m < 1 || m > 12 || d < 1 || d > MONTH_DAYS[m - 1]!) return false;
-  return !(m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0)));
-}
 const contactSchema = z.object({
   id: cleanText(64),
   channel: z.enum(["app", "sms", "whatsapp", "email"]),
@@ -435,7 +433,7 @@ export const personSchema = z.object({
   id: idSchema,
   birthDate: z
     .string()
-    .regex(DATE, "expected YYYY-MM-DD")
+    .regex(DATE_PATTERN, "expected YYYY-MM-DD")
     .refine((t) => isCalendarDate(t) && t >= "1900-01-01", "not a valid date"),
   contacts: z.array(contactSchema).max(20),
 });
@@ -606,8 +604,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const runner = new DeliveryRunner(ctx, notifiers, options.delivery);
 
   const listContacts = (beneficiary: PersonInput, guardian?: PersonInput): ContactChoice[] => {
-    const b = parseInput(personSchema, beneficiary, "beneficiary", "beneficiary");
-    const g = guardian === undefined ? undefined : parseInput(personSchema, guardian, "guardian", "guardian");
+    const b = fastPerson(beneficiary) ?? parseInput(personSchema, beneficiary, "beneficiary", "beneficiary");
+    const g =
+      guardian === undefined
+        ? undefined
+        : (fastPerson(guardian) ?? parseInput(personSchema, guardian, "guardian", "guardian"));
     return eligibleTargets(policy, notifiers, b, g, clock.now()).map((t) => ({
       id: t.contactId,
       channel: t.channel,
@@ -616,9 +617,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }));
   };
 
-  type ParsedIssue = z.infer<typeof issueSchema>;
+  type ParsedIssue = FastIssueInput;
   const prepare = (raw: IssueInput) => {
-    const input = parseInput(issueSchema, raw, "issue input");
+    // The common well-formed shape is checked by hand; anything else goes through the schema (its errors).
+    const fast: ParsedIssue | undefined = fastIssueInput(raw);
+    const input = fast ?? parseInput(issueSchema, raw, "issue input");
     const nowMs = clock.now();
     assertNotFuture(input.beneficiary, "beneficiary", nowMs, policy.utcOffsetMinutes);
     if (input.guardian) assertNotFuture(input.guardian, "guardian", nowMs, policy.utcOffsetMinutes);
