@@ -19,24 +19,32 @@ export function yieldToLoop(): Promise<void> {
   });
 }
 
-/** Tells a loop when its slice is spent. */
+/** Tells a loop when its slice is spent: after `sliceMs`, or after `maxSteps` steps, whichever comes first. */
 export class Pacer {
   readonly #sliceMs: number;
+  readonly #maxSteps: number;
   #start = now();
-  #calls = 0;
+  #steps = 0;
 
-  /** @param sliceMs - how long a slice may run before the loop yields */
-  constructor(sliceMs: number) {
+  /**
+   * @param sliceMs - how long a slice may run before the loop yields
+   * @param maxSteps - how many steps (calls of {@link Pacer.due}) a slice may take at most
+   */
+  constructor(sliceMs: number, maxSteps: number) {
     this.#sliceMs = sliceMs;
+    this.#maxSteps = maxSteps;
   }
 
   /**
    * A promise to await when the slice is spent (the next slice starts once it resolves), else `undefined`.
-   * Reads the clock once every 32 calls.
+   * Reads the clock once every 32 steps.
    */
   due(): Promise<void> | undefined {
-    if ((++this.#calls & 31) !== 0 || now() - this.#start < this.#sliceMs) return undefined;
+    const steps = ++this.#steps;
+    if (steps < this.#maxSteps && ((steps & 31) !== 0 || now() - this.#start < this.#sliceMs))
+      return undefined;
     return yieldToLoop().then(() => {
+      this.#steps = 0;
       this.#start = now();
     });
   }

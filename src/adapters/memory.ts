@@ -74,8 +74,9 @@ const REVOKED = 2;
 const LOCKED = 3;
 const CHANNEL_LIST: readonly Channel[] = ["app", "sms", "whatsapp", "email"];
 const CHANNEL_INDEX: Readonly<Record<Channel, number>> = { app: 0, sms: 1, whatsapp: 2, email: 3 };
-/** How long `purge` works before it lets the event loop run (ms). */
+/** How long `purge` works before it lets the event loop run (ms), and how many slots at most. */
 const PURGE_SLICE_MS = 4;
+const PURGE_SLICE_SLOTS = 16_384;
 
 /** Distinct provider ids a token's word can index (26 bits); the rare one past it is kept aside. */
 const PROVIDER_LIMIT = 0x3ffffff;
@@ -121,7 +122,12 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // Tokens: one slot per guide (the latest token).
   #capacity = 0;
+  // Guide id → slot. An entry may be stale (its slot released, or reused by another guide): every read checks
+  // `#guide[slot]`. `purge` releases slots without deleting their entries (a Map that shrinks rehashes all it
+  // still holds in one go: 90 ms at a million), then moves the live entries to a fresh map in slices, reading
+  // both meanwhile (`#draining`).
   #slotByGuide = new Map<string, number>();
+  #draining: Map<string, number> | undefined;
   #guide: (string | undefined)[] = [];
   #beneficiary: (string | undefined)[] = [];
   #times = new Float64Array(0); // [issuedAtMs, expiresAtMs] per slot
@@ -140,9 +146,13 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #reasons = new Interner(255);
 
   // Counters, claims, app secrets.
+  // Counters and claims: `purge` copies the live ones to a fresh map in slices (reading both meanwhile) rather
+  // than deleting the rest, for the reason given at `#slotByGuide`.
   #counters = new Map<string, Counter>();
+  #countersDraining: Map<string, Counter> | undefined;
   #counterSweep: Iterator<[string, Counter]> | undefined;
   #claims = new Map<string, number>();
+  #claimsDraining: Map<string, number> | undefined;
   #claimSweep: Iterator<[string, number]> | undefined;
   #secrets = new Map<string, AppSecretRecord>();
 
@@ -200,7 +210,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
-    const slot = this.#slotByGuide.get(guideId);
+    const slot = this.#slotOf(guideId);
     if (slot === undefined) return undefined;
     const m1 = this.#meta[slot * 2 + 1]!;
     if ((m1 & 3) !== ACTIVE || nowMs >= this.#times[slot * 2 + 1]!) return undefined;
@@ -210,7 +220,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   async get(guideId: string): Promise<StoredToken | undefined> {
-    const slot = this.#slotByGuide.get(guideId);
+    const slot = this.#slotOf(guideId);
     return slot === undefined ? undefined : this.#read(slot);
   }
 
@@ -345,33 +355,24 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /**
    * Removes tokens expired at `nowMs`, counters and claims past their window, and events past retention.
    *
-   * Works in slices of a few milliseconds and yields to the event loop between them, so a large store does
+   * Works in slices of at most 4 ms (or 16,384 slots) and yields to the event loop between them, so a large store does
    * not block the process (see `docs/benchmarks.md`). Each slot is checked and removed in one synchronous
    * step, so calls made meanwhile see a consistent store.
    */
   async purge(nowMs: number): Promise<PurgeResult> {
-    const pacer = new Pacer(PURGE_SLICE_MS);
+    const pacer = new Pacer(PURGE_SLICE_MS, PURGE_SLICE_SLOTS);
     let tokens = 0;
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
       const due = pacer.due();
       if (due !== undefined) await due;
-      const guideId = this.#guide[slot];
-      if (guideId !== undefined && nowMs >= this.#times[slot * 2 + 1]!) {
-        this.#slotByGuide.delete(guideId);
-        this.#release(slot);
+      if (this.#guide[slot] !== undefined && nowMs >= this.#times[slot * 2 + 1]!) {
+        this.#release(slot); // its map entry goes stale, and goes with the map below
         tokens++;
       }
     }
-    for (const [key, state] of this.#counters) {
-      const due = pacer.due();
-      if (due !== undefined) await due;
-      if (nowMs >= state.resetAtMs) this.#counters.delete(key);
-    }
-    for (const [key, until] of this.#claims) {
-      const due = pacer.due();
-      if (due !== undefined) await due;
-      if (nowMs >= until) this.#claims.delete(key);
-    }
+    if (tokens > 0) await this.#rebuildGuideMap(pacer);
+    await this.#rebuildCounters(nowMs, pacer);
+    await this.#rebuildClaims(nowMs, pacer);
     const events = await this.#events.purge(nowMs - this.#eventRetentionMs, pacer);
     return { tokens, events };
   }
@@ -383,9 +384,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   debugSnapshot(): MemoryStoreSnapshot {
     const strings: string[] = [];
     const bytes: Uint8Array[] = [];
-    for (const [guideId, slot] of this.#slotByGuide) {
+    for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
+      if (this.#guide[slot] === undefined) continue;
       const token = this.#read(slot);
-      strings.push(guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
+      strings.push(token.guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
       const previous = this.#previous.get(slot);
       if (previous !== undefined) strings.push(previous.codeHash);
       bytes.push(this.#hash.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
@@ -400,10 +402,39 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: tokens
 
+  /** The slot of a guide's token (checked against the slot's guide: map entries may be stale). */
+  #slotOf(guideId: string): number | undefined {
+    let slot = this.#slotByGuide.get(guideId);
+    if (slot === undefined && this.#draining !== undefined) slot = this.#draining.get(guideId);
+    return slot !== undefined && this.#guide[slot] === guideId ? slot : undefined;
+  }
+
+  /**
+   * Replaces the guide map by a fresh one holding the live slots only, in slices. Meanwhile lookups read the
+   * fresh map, then the old one; new guides go to the fresh one. The old map is dropped whole, never shrunk.
+   */
+  async #rebuildGuideMap(pacer: Pacer): Promise<void> {
+    if (this.#draining !== undefined) return; // another purge is at it
+    const old = this.#slotByGuide;
+    const fresh = new Map<string, number>();
+    this.#draining = old;
+    this.#slotByGuide = fresh;
+    try {
+      for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
+        const due = pacer.due();
+        if (due !== undefined) await due;
+        const guideId = this.#guide[slot];
+        if (guideId !== undefined && !fresh.has(guideId)) fresh.set(guideId, slot);
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
   /** `save`, synchronous: the ids of the tokens superseded. */
   #save(token: NewToken): string[] {
     this.#sweep(token.issuedAtMs);
-    let slot = this.#slotByGuide.get(token.guideId);
+    let slot = this.#slotOf(token.guideId);
     if (slot === undefined) {
       slot = this.#allocate();
       this.#slotByGuide.set(token.guideId, slot);
@@ -427,7 +458,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   /** `attempt`, synchronous. */
   #attempt(input: AttemptInput): AttemptResult {
-    const slot = this.#slotByGuide.get(input.guideId);
+    const slot = this.#slotOf(input.guideId);
     if (slot === undefined) return { outcome: "not_found" };
     const m1 = this.#meta[slot * 2 + 1]!;
     const status = m1 & 3;
@@ -590,16 +621,21 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: counters, claims
 
+  /** The counter of `key`, live or not. */
+  #counter(key: string): Counter | undefined {
+    return this.#counters.get(key) ?? this.#countersDraining?.get(key);
+  }
+
   /** The counter of `key` while its window is live at `nowMs`. */
   #live(key: string, nowMs: number): Counter | undefined {
-    const current = this.#counters.get(key);
+    const current = this.#counter(key);
     return current === undefined || nowMs >= current.resetAtMs ? undefined : current;
   }
 
   /** `increment`, synchronous: the live counter after its hit. */
   #increment(key: string, windowMs: number, nowMs: number): Counter {
     this.#sweepCounters(nowMs);
-    const current = this.#counters.get(key);
+    const current = this.#counter(key);
     if (current === undefined || nowMs >= current.resetAtMs) {
       const fresh = new Counter(nowMs + windowMs);
       this.#counters.set(key, fresh);
@@ -620,10 +656,48 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** `claimOnce`, synchronous. */
   #claimOnce(key: string, expiresAtMs: number, nowMs: number): boolean {
     this.#sweepClaims(nowMs);
-    const until = this.#claims.get(key);
+    const until = this.#claims.get(key) ?? this.#claimsDraining?.get(key);
     if (until !== undefined && nowMs < until) return false;
     this.#claims.set(key, expiresAtMs);
     return true;
+  }
+
+  /** Keeps the live counters only, in a fresh map built in slices (see `#counters`). */
+  async #rebuildCounters(nowMs: number, pacer: Pacer): Promise<void> {
+    if (this.#countersDraining !== undefined || this.#counters.size === 0) return;
+    const old = this.#counters;
+    const fresh = new Map<string, Counter>();
+    this.#countersDraining = old;
+    this.#counters = fresh;
+    this.#counterSweep = undefined;
+    try {
+      for (const [key, counter] of old) {
+        const due = pacer.due();
+        if (due !== undefined) await due;
+        if (nowMs < counter.resetAtMs && !fresh.has(key)) fresh.set(key, counter);
+      }
+    } finally {
+      this.#countersDraining = undefined;
+    }
+  }
+
+  /** Keeps the live claims only, in a fresh map built in slices (see `#counters`). */
+  async #rebuildClaims(nowMs: number, pacer: Pacer): Promise<void> {
+    if (this.#claimsDraining !== undefined || this.#claims.size === 0) return;
+    const old = this.#claims;
+    const fresh = new Map<string, number>();
+    this.#claimsDraining = old;
+    this.#claims = fresh;
+    this.#claimSweep = undefined;
+    try {
+      for (const [key, until] of old) {
+        const due = pacer.due();
+        if (due !== undefined) await due;
+        if (nowMs < until && !fresh.has(key)) fresh.set(key, until);
+      }
+    } finally {
+      this.#claimsDraining = undefined;
+    }
   }
 
   #sweepCounters(nowMs: number): void {
