@@ -1,7 +1,7 @@
 /**
  * `MemoryTokenStore`: the in-process {@link TokenStore}, the default of the token service and the store of
- * the tests. Every method runs in one synchronous section (no `await` between a read and its write), so it is
- * atomic within the process. Data lives in the heap: it is lost on restart and not shared between processes;
+ * the tests. Every method, and each intent-level step of {@link TokenStoreSteps}, runs in one synchronous
+ * section (no `await` between a read and its write), so it is atomic within the process. Data lives in the heap: it is lost on restart and not shared between processes;
  * use the Redis or PostgreSQL store for more than one process.
  *
  * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
@@ -355,9 +355,9 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /**
    * Removes tokens expired at `nowMs`, counters and claims past their window, and events past retention.
    *
-   * Works in slices of at most 4 ms (or 16,384 slots) and yields to the event loop between them, so a large store does
-   * not block the process (see `docs/benchmarks.md`). Each slot is checked and removed in one synchronous
-   * step, so calls made meanwhile see a consistent store.
+   * Works in slices of at most 4 ms (or 16,384 slots) and yields to the event loop between them, so a large
+   * store does not block the process (see `docs/benchmarks.md`). Each slot is checked and removed in one
+   * synchronous step, so calls made meanwhile see a consistent store.
    */
   async purge(nowMs: number): Promise<PurgeResult> {
     const pacer = new Pacer(PURGE_SLICE_MS, PURGE_SLICE_SLOTS);
