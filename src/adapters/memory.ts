@@ -1,8 +1,9 @@
 /**
  * `MemoryTokenStore`: the in-process {@link TokenStore}, the default of the token service and the store of
  * the tests. Every method, and each intent-level step of {@link TokenStoreSteps}, runs in one synchronous
- * section (no `await` between a read and its write), so it is atomic within the process. Data lives in the heap: it is lost on restart and not shared between processes;
- * use the Redis or PostgreSQL store for more than one process.
+ * section (no `await` between a read and its write), so it is atomic within the process. Data lives in the
+ * heap: it is lost on restart and not shared between processes; use the Redis or PostgreSQL store for more
+ * than one process.
  *
  * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
  * doubles, attempts/status/channel packed), provider ids are interned, and events are columns, so a million
