@@ -272,19 +272,18 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   async issueStep(input: IssueStepInput): Promise<IssueStepResult> {
     const nowMs = input.token.issuedAtMs;
     const { failures, cooldown, sends } = input;
+    // As `peek` reads them: a counter without a live window counts 0 (and refuses a limit of 0, resetAtMs 0).
     const failed = this.#live(failures.key, nowMs);
-    if (failed !== undefined && failed.count >= failures.max) {
-      return { outcome: "locked_out", resetAtMs: failed.resetAtMs };
+    if ((failed?.count ?? 0) >= failures.max) {
+      return { outcome: "locked_out", resetAtMs: failed?.resetAtMs ?? 0 };
     }
     if (cooldown !== undefined) {
       const seen = this.#live(cooldown.key, nowMs);
-      if (seen !== undefined && seen.count >= cooldown.max) {
-        return { outcome: "cooldown", resetAtMs: seen.resetAtMs };
-      }
+      if ((seen?.count ?? 0) >= cooldown.max) return { outcome: "cooldown", resetAtMs: seen?.resetAtMs ?? 0 };
     }
     const seenSends = this.#live(sends.key, nowMs);
-    if (seenSends !== undefined && seenSends.count >= sends.max) {
-      return { outcome: "sends_per_guide", resetAtMs: seenSends.resetAtMs };
+    if ((seenSends?.count ?? 0) >= sends.max) {
+      return { outcome: "sends_per_guide", resetAtMs: seenSends?.resetAtMs ?? 0 };
     }
     if (cooldown !== undefined) this.#increment(cooldown.key, cooldown.windowMs, nowMs);
     this.#increment(sends.key, sends.windowMs, nowMs);
