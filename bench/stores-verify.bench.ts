@@ -1,5 +1,5 @@
 /**
- * Store verify benchmark (issue #11): `verify` through the real service (`createTokenService` on each store), each
+ * Store verify benchmark: `verify` through the real service (`createTokenService` on each store), each
  * one a correct code on a fresh guide: every token is issued beforehand through the same service, with an
  * `OutboxNotifier` that captures its code, so each verify takes the `ok` path (attempt, `token.verified`).
  *
@@ -647,7 +647,7 @@ function render(
   const runs = quick ? 1 : RUNS;
   const samples = quick ? QUICK_SAMPLES : SAMPLES;
   const lines = [
-    "## Stores: verify through the service (issue #11)",
+    "## Stores: verify through the service",
     "",
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}` +
       ` (1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end).`,
