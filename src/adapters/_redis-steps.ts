@@ -8,6 +8,12 @@
  */
 import { StoreUnavailableError } from "../errors.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
+import {
+  composeAppVerifyBegin,
+  composeAppVerifyFinish,
+  composeIssueStep,
+  revokedEvents,
+} from "../ports/_composed-steps.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, TokenStore } from "../ports/store.js";
 import {
@@ -124,15 +130,6 @@ async function appendEvents(
 const MARK = "\u0000tokenId\u0000";
 const MARK_JSON = JSON.stringify(MARK);
 
-/** The revocation events of a save (`IssueStepInput.revokedEvent`'s rule; this store supersedes at most one). */
-function revokedEvents(input: IssueStepInput, superseded: readonly string[]): TokenEvent[] {
-  return superseded.map((tokenId, i) => ({
-    ...input.revokedEvent,
-    ...(i === 0 ? {} : { id: `${input.revokedEvent.id}.${i}` }),
-    tokenId,
-  }));
-}
-
 /** `issueStep`: one script on a standalone server; on a cluster see the module. */
 export async function issueStep(host: RedisStepHost, input: IssueStepInput): Promise<IssueStepResult> {
   const { token, failures, cooldown, sends } = input;
@@ -144,7 +141,8 @@ export async function issueStep(host: RedisStepHost, input: IssueStepInput): Pro
   let checkFailures = true;
   let eventsHere = true;
   if (host.split) {
-    if (!together(host, ck === undefined ? [tk, sk] : [tk, sk, ck])) return composedIssue(host, input);
+    if (!together(host, ck === undefined ? [tk, sk] : [tk, sk, ck]))
+      return composeIssueStep(host.store, input);
     eventsHere = false; // in the beneficiaries' slots, after the save
     if (!together(host, [tk, fk])) {
       checkFailures = false;
@@ -266,7 +264,7 @@ export async function appVerifyBegin(
     host.key("ez", lockedEvent.beneficiaryId),
     host.key("eh", lockedEvent.beneficiaryId),
   ];
-  if (!together(host, keys)) return composedAppBegin(host.store, input);
+  if (!together(host, keys)) return composeAppVerifyBegin(host.store, input);
   const reply = await host.eval("appVerifyBegin", SCRIPTS.appBegin, keys, [
     String(nowMs),
     String(failures.max),
@@ -313,7 +311,7 @@ export async function appVerifyFinish(
     host.key("ez", replayedEvent.beneficiaryId),
     host.key("eh", replayedEvent.beneficiaryId),
   ];
-  if (!together(host, keys)) return composedAppFinish(host.store, input);
+  if (!together(host, keys)) return composeAppVerifyFinish(host.store, input);
   const reply = await host.eval("appVerifyFinish", SCRIPTS.appFinish, keys, [
     String(nowMs),
     String(input.claim.expiresAtMs),
@@ -328,71 +326,4 @@ export async function appVerifyFinish(
   ]);
   const first = Number(reply) === 1;
   return { first, events: [first ? verifiedEvent : replayedEvent] };
-}
-
-// The steps composed from the fine-grained methods, as the service composes them: on a cluster, for keys
-// that are not in their owner's slot (not of the `rateLimitKeys` shapes).
-
-async function composedIssue(host: RedisStepHost, input: IssueStepInput): Promise<IssueStepResult> {
-  const { store } = host;
-  const { failures, cooldown, sends } = input;
-  const nowMs = input.token.issuedAtMs;
-  const [failed, seen, seenSends] = await Promise.all([
-    store.peek(failures.key, nowMs),
-    cooldown ? store.peek(cooldown.key, nowMs) : undefined,
-    store.peek(sends.key, nowMs),
-  ]);
-  if (failed.count >= failures.max) return { outcome: "locked_out", resetAtMs: failed.resetAtMs };
-  if (cooldown && seen && seen.count >= cooldown.max)
-    return { outcome: "cooldown", resetAtMs: seen.resetAtMs };
-  if (seenSends.count >= sends.max) return { outcome: "sends_per_guide", resetAtMs: seenSends.resetAtMs };
-  if (cooldown) {
-    const state = await store.increment(cooldown.key, cooldown.windowMs, nowMs);
-    if (state.count > cooldown.max) return { outcome: "cooldown", resetAtMs: state.resetAtMs };
-  }
-  const state = await store.increment(sends.key, sends.windowMs, nowMs);
-  if (state.count > sends.max) return { outcome: "sends_per_guide", resetAtMs: state.resetAtMs };
-  const { superseded } = await store.save(input.token);
-  const events = [...revokedEvents(input, superseded), ...input.issuedEvents];
-  await appendEvents(host, "issueStep", events, nowMs);
-  return { outcome: "saved", superseded, events };
-}
-
-async function composedAppBegin(
-  store: TokenStore,
-  input: AppVerifyBeginInput,
-): Promise<AppVerifyBeginResult> {
-  const { failures, attempts, nowMs } = input;
-  const locked = async (): Promise<AppVerifyBeginResult> => {
-    await store.appendEvent(input.lockedEvent);
-    return { outcome: "locked", events: [input.lockedEvent] };
-  };
-  const budget = await store.increment(failures.key, failures.windowMs, nowMs);
-  if (budget.count > failures.max) {
-    await store.decrement(failures.key, nowMs);
-    return locked();
-  }
-  let reserved = true;
-  try {
-    const count = await store.increment(attempts.key, attempts.windowMs, nowMs);
-    if (count.count > attempts.max) return await locked();
-    const secret = await store.getAppSecret(input.beneficiaryId);
-    if (!secret) return { outcome: "not_found" };
-    reserved = false; // the caller settles it
-    return { outcome: "compare", attempts: count.count, secret };
-  } finally {
-    if (reserved) await store.decrement(failures.key, nowMs).catch(() => {});
-  }
-}
-
-async function composedAppFinish(
-  store: TokenStore,
-  input: AppVerifyFinishInput & { readonly matched: true },
-): Promise<AppVerifyFinishResult> {
-  const { nowMs } = input;
-  const first = await store.claimOnce(input.claim.key, input.claim.expiresAtMs, nowMs);
-  await store.decrement(input.failuresKey, nowMs);
-  const event = first ? input.verifiedEvent : input.replayedEvent;
-  await store.appendEvent(event);
-  return { first, events: [event] };
 }
