@@ -18,6 +18,7 @@ import type {
   VerifyStepInput,
 } from "../ports/store-steps.js";
 import { runAppVerifyBegin, runAppVerifyFinish, runIssueStep, runVerifyStep } from "../service/_steps.js";
+import { STORE_OPERATIONS } from "./_store-operations.js";
 import { conformanceExpect as expect } from "./expect.js";
 
 /** What a step case is given by the kit. */
@@ -53,22 +54,7 @@ const WINDOW = 24 * 60 * MINUTE;
 export function withoutSteps(store: TokenStore): TokenStore {
   argObject(store, "store");
   const plain: Record<string, unknown> = {};
-  const methods = [
-    "save",
-    "attempt",
-    "revoke",
-    "get",
-    "increment",
-    "decrement",
-    "peek",
-    "claimOnce",
-    "putAppSecret",
-    "getAppSecret",
-    "appendEvent",
-    "listEvents",
-    "purge",
-  ] as const;
-  for (const m of methods) {
+  for (const m of STORE_OPERATIONS) {
     const fn = store[m] as (...a: unknown[]) => unknown;
     plain[m] = (...args: unknown[]) => fn.apply(store, args);
   }

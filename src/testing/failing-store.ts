@@ -4,11 +4,9 @@
  * @module
  */
 import type { TokenStore } from "../ports/store.js";
+import { STORE_OPERATIONS, type StoreOperation } from "./_store-operations.js";
 
-/** The operations of a {@link TokenStore}. */
-export type StoreOperation = {
-  [K in keyof TokenStore]: TokenStore[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof TokenStore];
+export type { StoreOperation } from "./_store-operations.js";
 
 /** Failures per operation, such as `{ attempt: 2 }` (an operation left out, or `undefined`, never fails). */
 export type FailurePlan = { readonly [O in StoreOperation]?: number | undefined };
@@ -55,24 +53,7 @@ export function failingStore(store: TokenStore, plan: FailurePlan = {}): Failing
       return wrapper;
     },
   } as FailingStore;
-  // Every operation of the port, checked by the compiler: a new one must be added here.
-  const every: Record<StoreOperation, true> = {
-    save: true,
-    attempt: true,
-    revoke: true,
-    get: true,
-    increment: true,
-    decrement: true,
-    peek: true,
-    claimOnce: true,
-    putAppSecret: true,
-    getAppSecret: true,
-    appendEvent: true,
-    listEvents: true,
-    purge: true,
-  };
-  const operations = Object.keys(every) as StoreOperation[];
-  for (const operation of operations) {
+  for (const operation of STORE_OPERATIONS) {
     const call = (...args: unknown[]): Promise<unknown> => {
       const left = pending[operation] ?? 0;
       if (left > 0) {
