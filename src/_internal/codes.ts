@@ -103,6 +103,7 @@ export class CodeDeriver {
   /** The code key's HMAC inner and outer states, prepared once (the code key itself is not kept). */
   readonly #key: Int32Array;
   readonly #block = new Uint8Array(32);
+  readonly #scratch = new Uint8Array(512);
 
   constructor(pepper: Uint8Array) {
     const codeKey = hmac(hmacSha256, pepper, CODE_KEY_LABEL);
@@ -112,11 +113,7 @@ export class CodeDeriver {
 
   /** The `digits`-digit code of a token. */
   code(tokenId: string, guideId: string, digits: number): string {
-    const t = encoder.encode(tokenId);
-    const g = encoder.encode(guideId);
-    const message = new Uint8Array(t.length + g.length + 3);
-    message.set(t);
-    message.set(g, t.length + 1);
+    const message = this.#message(tokenId, guideId);
     const modulus = 10 ** digits;
     const width = digits <= 9 ? 4 : 6;
     const space = 2 ** (8 * width);
@@ -137,5 +134,24 @@ export class CodeDeriver {
       block.fill(0);
       message.fill(0);
     }
+  }
+
+  /** utf8(tokenId) ‖ 0x00 ‖ utf8(guideId) ‖ two counter bytes, in the scratch buffer when it fits. */
+  #message(tokenId: string, guideId: string): Uint8Array {
+    if ((tokenId.length + guideId.length) * 3 + 3 > this.#scratch.length) {
+      const t = encoder.encode(tokenId);
+      const g = encoder.encode(guideId);
+      const message = new Uint8Array(t.length + g.length + 3);
+      message.set(t);
+      message.set(g, t.length + 1);
+      return message;
+    }
+    const scratch = this.#scratch;
+    const t = encoder.encodeInto(tokenId, scratch).written;
+    scratch[t] = 0;
+    const g = encoder.encodeInto(guideId, scratch.subarray(t + 1)).written;
+    scratch[t + 1 + g] = 0;
+    scratch[t + 2 + g] = 0;
+    return scratch.subarray(0, t + g + 3);
   }
 }

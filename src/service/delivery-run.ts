@@ -85,10 +85,11 @@ export interface StartedRun {
 }
 
 const REFERENCE_PREFIX = "ht1";
+const utf8 = new TextEncoder();
 
 /** The opaque reference sent to providers: the token and its guide, no personal data. */
 export function encodeReference(tokenId: string, guideId: string): string {
-  return `${REFERENCE_PREFIX}.${tokenId}.${base64urlEncode(new TextEncoder().encode(guideId))}`;
+  return `${REFERENCE_PREFIX}.${tokenId}.${base64urlEncode(utf8.encode(guideId))}`;
 }
 
 /** Reads a reference back; `undefined` when it is not one of ours. */

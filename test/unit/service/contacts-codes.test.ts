@@ -171,6 +171,27 @@ describe("codes", () => {
     );
   });
 
+  it("ids are the pool's bytes in order, each byte used once and then zeroed in the pool", () => {
+    const served: Uint8Array[] = [];
+    const source = seededRandom(11);
+    const copy = seededRandom(11);
+    // A 20-byte pool: the second id straddles a refill (the copying path), the others are encoded in place.
+    const pool = new RandomPool((n) => {
+      const bytes = source(n);
+      served.push(bytes);
+      return bytes;
+    }, 20);
+    const expected = copy(40);
+    const ids = [randomId(pool), randomId(pool), randomId(pool)];
+    expect(ids[0]).toBe(base64urlEncode(expected.subarray(0, 12)));
+    expect(ids[1]).toBe(base64urlEncode(expected.subarray(12, 24)));
+    expect(ids[2]).toBe(base64urlEncode(expected.subarray(24, 36)));
+    expect(served.length).toBe(2);
+    expect([...served[0]!].every((b) => b === 0)).toBe(true);
+    expect([...served[1]!.subarray(0, 16)].every((b) => b === 0)).toBe(true);
+    expect(served[1]!.subarray(16).some((b) => b !== 0)).toBe(true);
+  });
+
   it("ids and base64url round-trip", () => {
     const pool = new RandomPool(seededRandom(9));
     const ids = new Set(Array.from({ length: 1000 }, () => randomId(pool)));

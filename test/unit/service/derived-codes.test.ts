@@ -2,6 +2,8 @@
  * Codes derived from the pepper and the token: deterministic for the server, different for any other pepper,
  * token or guide, uniform over the digits, re-created across a pepper rotation, and never at rest.
  */
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { CodeDeriver } from "../../../src/_internal/codes.js";
 import { MemoryTokenStore } from "../../../src/adapters/memory.js";
@@ -21,6 +23,36 @@ describe("CodeDeriver", () => {
       expect(code).toMatch(new RegExp(`^\\d{${digits}}$`));
       expect(new CodeDeriver(testKey("deriver a")).code("tok-1", "guide-1", digits)).toBe(code);
     }
+  });
+
+  it("follows its documented construction, for short, long and non-ASCII ids alike", () => {
+    // An independent reading of the CodeDeriver doc comment on a reference HMAC, first block only.
+    const utf8 = new TextEncoder();
+    const pepper = testKey("deriver a");
+    const codeKey = hmac(sha256, pepper, utf8.encode("health-token/code-key/v1"));
+    const reference = (tokenId: string, guideId: string): string | undefined => {
+      const t = utf8.encode(tokenId);
+      const g = utf8.encode(guideId);
+      const message = new Uint8Array(t.length + 1 + g.length + 2);
+      message.set(t);
+      message.set(g, t.length + 1);
+      const block = hmac(sha256, codeKey, message);
+      const limit = 2 ** 32 - (2 ** 32 % 1_000_000);
+      for (let at = 0; at + 4 <= 32; at += 4) {
+        const n = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+        if (n < limit) return String(n % 1_000_000).padStart(6, "0");
+      }
+      return undefined;
+    };
+    // Short ids are encoded into the deriver's scratch buffer; long (or wide) ones into a fresh array.
+    const guides = ["g", "G-0001", "x".repeat(150), "x".repeat(171), "ç".repeat(80), "€".repeat(400)];
+    for (const guideId of guides) {
+      for (const tokenId of ["AAAAAAAAAAAAAAAA", "tok-1", "t".repeat(300)]) {
+        expect(a.code(tokenId, guideId, 6)).toBe(reference(tokenId, guideId));
+      }
+    }
+    // The scratch buffer keeps nothing of an earlier message: a short message after a long one is unchanged.
+    expect(a.code("tok-1", "g", 6)).toBe(reference("tok-1", "g"));
   });
 
   it("another pepper, token or guide gives another code (almost always)", () => {
