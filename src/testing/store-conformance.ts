@@ -6,12 +6,24 @@
  */
 
 import { argOptions } from "../_internal/args.js";
+import { ConfigError } from "../errors.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, NewToken, StoredToken, TokenStore } from "../ports/store.js";
 import type { TokenStoreSteps } from "../ports/store-steps.js";
+import {
+  declareInterruptCases,
+  type InterruptCaseDeclarer,
+  type StepInterrupter,
+} from "./_interrupt-conformance.js";
 import { declareStepCases, type StepCaseDeclarer } from "./_step-conformance.js";
 import { type ConformanceAssertion, conformanceExpect } from "./expect.js";
+
+export type {
+  InterruptedStep,
+  StepInterruptContext,
+  StepInterrupter,
+} from "./_interrupt-conformance.js";
 
 /**
  * The test runner handed to {@link runStoreConformance}: `describe` and `it`, as vitest and Jest name them
@@ -54,6 +66,11 @@ export interface StoreCapabilities {
   readonly instances?: number | undefined;
   /** Timeout of each concurrency case in ms (default 60,000). */
   readonly concurrencyTimeoutMs?: number | undefined;
+  /**
+   * Rounds of each interrupted-step case, each with its own ids and `ctx.round` (default 8, at least 2); the
+   * cases run only with {@link StoreConformanceOptions.interrupt}, within {@link concurrencyTimeoutMs}.
+   */
+  readonly interruptRounds?: number | undefined;
 }
 
 /** What {@link runStoreConformance} is given. */
@@ -77,6 +94,36 @@ export interface StoreConformanceOptions {
    * matches no case fails the suite, so a renamed case cannot be skipped silently.
    */
   readonly skip?: Readonly<Record<string, string>> | undefined;
+  /**
+   * How to cut a step's connection while the step is in flight. Given, the kit runs its interrupted-step
+   * cases: `verifyStep` with the right code and with wrong codes, `issueStep`, `appVerifyBegin` and
+   * `appVerifyFinish`, each over several rounds; after each cut it reads the state back through a healthy
+   * store and requires either the step's whole change with all of its events, or nothing of it (a consumed
+   * token with its `token.verified`, a counted attempt with its counter and `token.rejected`, a saved token
+   * with its hits and `token.issued`). Not given (a store with no connection to cut, such as the memory
+   * store, whose steps are one synchronous section), the cases are declared skipped with that reason. A
+   * store without one of the steps composes it from non-atomic calls: the case then fails, telling you to
+   * implement the step or to skip the case.
+   *
+   * @example
+   * ```ts
+   * // Redis: the step's store on a client of its own; even rounds: sent behind a BLPOP that blocks the
+   * // connection and killed there (never run); odd rounds: killed once it answered (it took effect)
+   * interrupt: async ({ namespace, round, run }) => {
+   *   const victim = new Redis(url, { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, retryStrategy: () => null });
+   *   victim.on("error", () => {});
+   *   const id = String(await victim.call("CLIENT", "ID"));
+   *   const blocked = round % 2 === 0 ? victim.call("BLPOP", `${namespace}:never`, "0").catch(() => {}) : undefined;
+   *   const settled = run(new RedisTokenStore({ client: victim, prefix: namespace }));
+   *   if (blocked) await new Promise((resolve) => setImmediate(resolve));
+   *   else await settled;
+   *   await admin.call("CLIENT", "KILL", "ID", id);
+   *   await Promise.all([blocked, settled]);
+   *   victim.disconnect();
+   * },
+   * ```
+   */
+  readonly interrupt?: StepInterrupter | undefined;
 }
 
 /** 2026-09-21T00:00:00Z: a fixed, realistic "now" for every case. */
@@ -133,7 +180,9 @@ const HOSTILE_IDS: readonly string[] = [
  * supersede, each `attempt` outcome in order, the lock at the limit, expiry at exactly `expiresAtMs`, revoke,
  * fixed-window counters, set-if-absent claims, app secrets, the event log's order and paging, purge, hostile
  * identifiers), and two races: concurrent correct attempts (exactly one `ok`) and concurrent saves with
- * attempts (never two active tokens for one guide).
+ * attempts (never two active tokens for one guide); then the optional intent-level steps against the composed
+ * form, and, with an {@link StoreConformanceOptions.interrupt} hook, each step cut mid-flight (its change and
+ * its events together, or neither).
  *
  * The kit compares with {@link conformanceExpect}, whatever the runner: vitest and Jest pass their own
  * `describe` and `it` (Jest's globals need no import), `node:test` goes through {@link nodeTestRunner}.
@@ -155,6 +204,9 @@ const HOSTILE_IDS: readonly string[] = [
 export function runStoreConformance(options: StoreConformanceOptions): void {
   argOptions(options, "runStoreConformance");
   argOptions(options.test, "runStoreConformance (options.test: describe, it, expect)");
+  if (options.interrupt !== undefined && typeof options.interrupt !== "function") {
+    throw new ConfigError("runStoreConformance: options.interrupt must be a function when given");
+  }
   const { test, capabilities = {} } = options;
   const expect: (actual: unknown, label?: string) => ConformanceAssertion = conformanceExpect;
   const skip = options.skip ?? {};
@@ -173,9 +225,14 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     readonly stores: (count: number) => Promise<TokenStore[]>;
   }
 
-  const it = (title: string, body: (h: Harness) => Promise<void>, timeoutMs?: number): void => {
+  const it = (
+    title: string,
+    body: (h: Harness) => Promise<void>,
+    timeoutMs?: number,
+    defaultSkip?: string,
+  ): void => {
     declared.add(title);
-    const reason = Object.hasOwn(skip, title) ? skip[title] : undefined;
+    const reason = Object.hasOwn(skip, title) ? skip[title] : defaultSkip;
     if (reason !== undefined) {
       declareSkipped(test, `${title} (skipped: ${reason})`);
       return;
@@ -920,6 +977,39 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         (title, body, timeoutMs) => declare(title, body, timeoutMs ?? concurrencyTimeoutMs),
         Math.min(concurrentAttempts, 100),
       );
+    });
+
+    test.describe("interrupted steps (optional: options.interrupt)", () => {
+      const interrupt = options.interrupt;
+      const rounds = Math.max(2, capabilities.interruptRounds ?? 8);
+      const noHook =
+        "no options.interrupt: the kit has no way to cut this store's connection while a step is in flight";
+      const declare: InterruptCaseDeclarer = (title, body) => {
+        it(
+          title,
+          async (h) => {
+            const extra: string[] = [];
+            try {
+              await body({
+                store: h.store as TokenStore & TokenStoreSteps,
+                namespace: h.namespace,
+                interrupt: interrupt!,
+                rounds,
+                other: async () => {
+                  const namespace = `${h.namespace}i${extra.length}`;
+                  extra.push(namespace);
+                  return (await options.createStore({ namespace })) as TokenStore & TokenStoreSteps;
+                },
+              });
+            } finally {
+              for (const namespace of extra) await options.cleanup?.({ namespace });
+            }
+          },
+          concurrencyTimeoutMs,
+          interrupt === undefined ? noHook : undefined,
+        );
+      };
+      declareInterruptCases(declare);
     });
 
     if (Object.keys(skip).length > 0) {

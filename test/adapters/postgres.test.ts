@@ -10,6 +10,7 @@ import {
 } from "../../src/adapters/postgres.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
+import { postgresInterrupter } from "../helpers/interrupt.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
 import { contractOperations, seedScanData, T0, token } from "../helpers/store-ops.js";
 
@@ -73,6 +74,7 @@ describeWithService(probe, "PostgresTokenStore (server)", () => {
       await pool.query(`DROP SCHEMA IF EXISTS ${quote(namespace)} CASCADE`);
     },
     capabilities: { eventRetentionMs: RETENTION_MS },
+    interrupt: postgresInterrupter(pool, { eventRetentionMs: RETENTION_MS }),
     test: { describe, it, expect },
   });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisTokenStore } from "../../src/adapters/redis.js";
 import { ConfigError, StoreUnavailableError } from "../../src/errors.js";
 import { runStoreConformance } from "../../src/testing/store-conformance.js";
+import { redisInterrupter } from "../helpers/interrupt.js";
 import { describeWithService, probeRedis, REDIS_URL, uniqueName } from "../helpers/services.js";
 import { dropRedisPrefix } from "../helpers/store-matrix.js";
 import { contractOperations, seedScanData, T0, token } from "../helpers/store-ops.js";
@@ -37,6 +38,9 @@ describeWithService(probe, "RedisTokenStore", () => {
         }),
       cleanup: ({ namespace }) => dropRedisPrefix((a) => clients[0]!.call(a[0]!, ...a.slice(1)), namespace),
       capabilities: { eventRetentionMs: RETENTION_MS },
+      interrupt: redisInterrupter("ioredis", (a) => clients[0]!.call(a[0]!, ...a.slice(1)), {
+        eventRetentionMs: RETENTION_MS,
+      }),
       test: { describe, it, expect },
     });
   });
@@ -60,6 +64,9 @@ describeWithService(probe, "RedisTokenStore", () => {
         }),
       cleanup: ({ namespace }) => dropRedisPrefix((a) => clients[0]!.sendCommand(a), namespace),
       capabilities: { eventRetentionMs: RETENTION_MS },
+      interrupt: redisInterrupter("node-redis", (a) => clients[0]!.sendCommand(a), {
+        eventRetentionMs: RETENTION_MS,
+      }),
       test: { describe, it, expect },
     });
   });
