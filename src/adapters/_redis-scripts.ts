@@ -177,16 +177,23 @@ local function items(d)
 end
 `;
 
+// Whether the token of an HMGET of 'i', 's', 'e' (first) is live at 'issued', so that a save supersedes it.
+const LIVE_FN = `
+local function live(cur, issued)
+  return cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+end
+`;
+
 // KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
-const SAVE_FN = `
+const SAVE_FN = `${LIVE_FN}
 local function save(k, ttl, issued, fields)
   local cur = redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
-  local live = cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+  local was = live(cur, issued)
   redis.call('DEL', k)
   redis.call('HSET', k, unpack(fields))
-  if live then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
+  if was then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
   redis.call('PEXPIRE', k, ttl)
-  if live then return cur[1], cur[5] end
+  if was then return cur[1], cur[5] end
   return nil, nil
 end
 `;
@@ -260,9 +267,11 @@ return 1
 // hash) of the revocation's log and of each issued event's. ARGV[3] nowMs (issuedAtMs), ARGV[4] failures max,
 // ARGV[5] cooldown max, ARGV[6] cooldown windowMs, ARGV[7] sends max, ARGV[8] sends windowMs, ARGV[9] token
 // ttl, ARGV[10] cap, ARGV[11] retentionMs, ARGV[12] '1' when the events are appended here, ARGV[13]/[14] the
-// revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] the number F of
+// revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] what the save must
+// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19] the number F of
 // token fields, then the F fields (name/value pairs), then (id, atMs, JSON) per issued event.
-// Returns {refusal, resetAtMs} or {'saved', supersededId or false}. Every check comes before any write.
+// Returns {refusal, resetAtMs}, {'conflict'} (the save would not supersede what ARGV[17] says) or {'saved',
+// supersededId or false}. Every check comes before any write.
 const ISSUE_LUA = `${COUNTER_FNS}${EVENT_FNS}${ITEMS_FN}${SAVE_FN}
 local now = tonumber(ARGV[3])
 local ki = 3
@@ -280,11 +289,17 @@ if ck then
 end
 local sent, sr = peek(KEYS[2], now)
 if sent >= tonumber(ARGV[7]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+if ARGV[17] ~= '0' then
+  local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+  local expect = false
+  if ARGV[17] == '2' then expect = ARGV[18] end
+  if (live(cur, now) and cur[1] or false) ~= expect then return {'conflict'} end
+end
 if ck then incr(ck, tonumber(ARGV[6]), now) end
 incr(KEYS[2], tonumber(ARGV[8]), now)
-local nf = tonumber(ARGV[17])
+local nf = tonumber(ARGV[19])
 local fields = {}
-for i = 1, nf do fields[i] = ARGV[17 + i] end
+for i = 1, nf do fields[i] = ARGV[19 + i] end
 local superseded, data = save(KEYS[1], ARGV[9], now, fields)
 if ARGV[12] == '1' then
   local cap = tonumber(ARGV[10])
@@ -294,12 +309,44 @@ if ARGV[12] == '1' then
     append(KEYS[ki], KEYS[ki + 1], ARGV[15], ARGV[16], json, cap, retention)
   end
   ki = ki + 2
-  for a = 18 + nf, #ARGV, 3 do
+  for a = 20 + nf, #ARGV, 3 do
     append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
     ki = ki + 2
   end
 end
 return {'saved', superseded or false}
+`;
+
+// The issue's checks on the guide's slot, writing nothing. KEYS[1] token, KEYS[2] sends, KEYS[3] cooldown (when
+// ARGV[2] = '1'). ARGV[1] nowMs (issuedAtMs), ARGV[3] cooldown max, ARGV[4] sends max.
+// Returns {refusal, resetAtMs} or {'ok', the id of the live token a save would supersede, or false}.
+const ISSUE_CHECK_LUA = `${COUNTER_FNS}${LIVE_FN}
+local now = tonumber(ARGV[1])
+if ARGV[2] == '1' then
+  local n, r = peek(KEYS[3], now)
+  if n >= tonumber(ARGV[3]) then return {'cooldown', string.format('%.0f', r)} end
+end
+local sent, sr = peek(KEYS[2], now)
+if sent >= tonumber(ARGV[4]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+return {'ok', live(cur, now) and cur[1] or false}
+`;
+
+// Takes back events an append made (see EVENTS_LUA), by id: KEYS (zset, hash) per event, ARGV the ids. An id
+// no longer in its log (trimmed since) is skipped. Returns 1.
+const UNAPPEND_LUA = `
+for a = 1, #ARGV do
+  local z = KEYS[2 * a - 1]
+  local h = KEYS[2 * a]
+  local id = ARGV[a]
+  local m = redis.call('HGET', h, 'i:' .. id)
+  if m and redis.call('HGET', h, 'd:' .. m) == id then
+    redis.call('ZREM', z, m)
+    redis.call('HDEL', h, 'e:' .. m, 'd:' .. m, 'i:' .. id)
+    if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
+  end
+end
+return 1
 `;
 
 // The verify step. KEYS[1] token hash, KEYS[2] the provider's counter (when ARGV[4] = '1'). ARGV[1] providerId,
@@ -438,6 +485,8 @@ export const SCRIPTS = {
   append: script(APPEND_LUA),
   events: script(EVENTS_LUA),
   issue: script(ISSUE_LUA),
+  issueCheck: script(ISSUE_CHECK_LUA),
+  unappend: script(UNAPPEND_LUA),
   verify: script(VERIFY_LUA),
   appBegin: script(APP_BEGIN_LUA),
   appFinish: script(APP_FINISH_LUA),

@@ -8,11 +8,12 @@
  * base64url-encoded inside the tag, so quotes, colons, braces and unicode in ids cannot break out of it.
  *
  * The store also has the four intent-level steps of the port (`issueStep`, `verifyStep`, `appVerifyBegin`,
- * `appVerifyFinish`), each atomic with its events. Round trips, counted on the driver:
+ * `appVerifyFinish`), each atomic with its events. Sequential round trips, counted on the driver (commands sent
+ * side by side count once; the commands in brackets where they differ):
  *
  * | call of the service                      | before (composed) | standalone | Cluster |
  * | ---------------------------------------- | ----------------- | ---------- | ------- |
- * | `issue`, until the first delivery try    | 8                 | 1          | 3       |
+ * | `issue`, until the first delivery try    | 6 (8)             | 1          | 2 (4)   |
  * | `verify`: ok, consumed, expired, …       | 2                 | 1          | 2       |
  * | `verify`: mismatch                       | 3                 | 1          | 2       |
  * | `verify`: wrong_provider                 | 3                 | 1          | 3       |
@@ -20,9 +21,10 @@
  *
  * On a standalone server one script does all of a step: the verify script finds the beneficiary's failures
  * and event keys from the token (field `b`, its beneficiary's tag, written at save time). On a Cluster a
- * script reaches one slot: an issue reads the beneficiary's lockout (its slot), takes the guide's limits and
- * saves (the guide's slot: its token, cooldown and sends), then appends the events (the beneficiary's slot;
- * a guardian's copy goes to the guardian's, side by side); a verify runs the attempt (the guide's slot), then
+ * script reaches one slot: an issue reads the beneficiary's lockout (its slot) beside the guide's limits and
+ * live token (the guide's slot), then saves on the condition that the save supersedes that token, beside the
+ * events built from it (the beneficiary's slot; a guardian's copy in the guardian's), which are taken back
+ * when the save does not happen (see `_redis-issue.ts`); a verify runs the attempt (the guide's slot), then
  * the failure hit and the events (the beneficiary's slot), and a `wrong_provider` also hits the provider's
  * counter (its own slot) in between. Each script is atomic; across slots, a connection lost between two
  * scripts leaves the first one's change without the second's (the token is consumed or counted, its event
@@ -70,6 +72,7 @@ import type {
   VerifyStepInput,
   VerifyStepResult,
 } from "../ports/store-steps.js";
+import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
 import { SCRIPTS, type Script } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
@@ -288,7 +291,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
 
   /** The limits of an issue, the save that supersedes and the issue's events (see the round trips above). */
   issueStep(input: IssueStepInput): Promise<IssueStepResult> {
-    return steps.issueStep(this.#steps, input);
+    return issueStep(this.#steps, input);
   }
 
   /** The attempt, the failure counters, the lock and the events of a verification (see the round trips above). */
