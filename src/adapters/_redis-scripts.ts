@@ -7,7 +7,9 @@
  * attempts, and the fields the scripts compare: `i` tokenId, `e` expiresAtMs, `p` providerId, `h` codeHash,
  * `m` maxAttempts; `ph` and `pe` the codeHash and expiresAtMs of the token it superseded while that one was
  * live (absent otherwise); `b` the hash tag of its beneficiary (absent on tokens saved before the steps), so
- * a verify step on one server reaches the beneficiary's failures and events in the same script. Scripts
+ * a verify step on one server reaches the beneficiary's failures and events in the same script; `j` and `k`
+ * the JSON texts of a verification event's `beneficiaryId` and `guideId`, and of its `tokenId` and `channel`
+ * (each with its leading comma; absent on older tokens, whose verify reads them out of `d`). Scripts
  * return `{d, s, a}` rather than HGETALL: converting a whole hash to Lua and back costs more than the rest.
  *
  * @module
@@ -69,12 +71,17 @@ end
 
 // The event log: removes every entry older than the cutoff and the oldest beyond the cap; append adds one event
 // (its JSON exactly as given) and trims. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id,
-// 'i:<id>' -> seq.
+// 'i:<id>' -> seq, '#seq' the last seq given and '#max' the newest atMs in the log (absent in logs written before
+// it: read from the sorted set once, then kept). trim is given the last seq when it knows it: a log never holds
+// more events than seqs were given, so a seq within the cap spares counting the set.
 const EVENT_FNS = `
-local function trim(z, h, cutoff, cap)
+local function trim(z, h, cutoff, cap, seq)
   local old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff)
-  local over = redis.call('ZCARD', z) - old - cap
-  if over < 0 then over = 0 end
+  local over = 0
+  if not seq or seq > cap then
+    over = redis.call('ZCARD', z) - old - cap
+    if over < 0 then over = 0 end
+  end
   local n = old + over
   if n == 0 then return 0 end
   local victims = redis.call('ZRANGE', z, 0, n - 1)
@@ -88,15 +95,21 @@ local function trim(z, h, cutoff, cap)
   return n
 end
 local function append(z, h, id, at, json, cap, retention)
-  local seq = redis.call('HINCRBY', h, '#seq', 1)
+  local st = redis.call('HMGET', h, '#seq', '#max')
+  local seq = (tonumber(st[1]) or 0) + 1
   local m = string.format('%016d', seq)
-  redis.call('ZADD', z, at, m)
-  redis.call('HSET', h, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
   local atn = tonumber(at)
-  trim(z, h, string.format('%.0f', atn - retention), cap)
-  local newest = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
-  local ttl = retention
-  if newest[2] and tonumber(newest[2]) > atn then ttl = ttl + tonumber(newest[2]) - atn end
+  local newest = tonumber(st[2])
+  if not newest and st[1] then
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    newest = tonumber(top[2])
+  end
+  if not newest or atn > newest then newest = atn end
+  redis.call('ZADD', z, at, m)
+  redis.call('HSET', h, '#seq', seq, '#max', string.format('%.0f', newest), 'e:' .. m, json, 'd:' .. m, id,
+    'i:' .. id, m)
+  trim(z, h, string.format('%.0f', atn - retention), cap, seq)
+  local ttl = retention + newest - atn
   if ttl < 1 then ttl = 1 end
   redis.call('PEXPIRE', z, string.format('%.0f', ttl))
   redis.call('PEXPIRE', h, string.format('%.0f', ttl))
@@ -333,7 +346,7 @@ return {'ok', live(cur, now) and cur[1] or false}
 `;
 
 // Takes back events an append made (see EVENTS_LUA), by id: KEYS (zset, hash) per event, ARGV the ids. An id
-// no longer in its log (trimmed since) is skipped. Returns 1.
+// no longer in its log (trimmed since) is skipped; '#max' follows the newest event left. Returns 1.
 const UNAPPEND_LUA = `
 for a = 1, #ARGV do
   local z = KEYS[2 * a - 1]
@@ -343,7 +356,12 @@ for a = 1, #ARGV do
   if m and redis.call('HGET', h, 'd:' .. m) == id then
     redis.call('ZREM', z, m)
     redis.call('HDEL', h, 'e:' .. m, 'd:' .. m, 'i:' .. id)
-    if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    if top[2] then
+      redis.call('HSET', h, '#max', string.format('%.0f', tonumber(top[2])))
+    else
+      redis.call('DEL', z, h)
+    end
   end
 end
 return 1
@@ -359,7 +377,7 @@ return 1
 // the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before any write.
 const VERIFY_LUA = `${COUNTER_FNS}${EVENT_FNS}${ATTEMPT_FNS}${ITEMS_FN}
 local now = tonumber(ARGV[3])
-local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS})
+local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS}, 'j', 'k')
 local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], now)
 if outcome == 'not_found' then return {outcome} end
 local settled = 0
@@ -371,9 +389,14 @@ if ARGV[4] == '1' and b then
   local h = ARGV[5] .. ':eh:{' .. b .. '}'
   if outcome == 'mismatch' then incr(fk, tonumber(ARGV[6]), now) end
   if outcome == 'wrong_provider' then pf = incr(KEYS[2], tonumber(ARGV[7]), now) end
-  local it = items(t[7])
-  local base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
-    .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+  local base
+  if t[11] and t[12] then
+    base = ',"atMs":' .. ARGV[3] .. t[11] .. ',"providerId":' .. ARGV[15] .. t[12]
+  else
+    local it = items(t[7])
+    base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
+      .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+  end
   local first = '{"id":' .. ARGV[11] .. base
   local cap = tonumber(ARGV[8])
   local retention = tonumber(ARGV[9])

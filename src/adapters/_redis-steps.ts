@@ -36,6 +36,8 @@ export interface RedisStepHost {
   eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown>;
   key(kind: "t" | "s" | "ez" | "eh", id: string): string;
   owned(kind: "c" | "o", key: string): string;
+  /** `owned("c", key)` for a counter many calls share (a provider's), kept from one call to the next. */
+  ownedShared(key: string): string;
   /** The store itself, for the fine-grained methods. */
   readonly store: TokenStore;
 }
@@ -159,7 +161,7 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
   const reply = await host.eval(
     "verifyStep",
     SCRIPTS.verify,
-    one ? [tk, host.owned("c", input.providerFailures.key)] : [tk],
+    one ? [tk, host.ownedShared(input.providerFailures.key)] : [tk],
     [
       providerId,
       input.candidateHash,

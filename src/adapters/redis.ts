@@ -176,6 +176,8 @@ export interface RedisTokenStoreOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** The most counter keys shared by many calls (a provider's) whose Redis names a store keeps ready. */
+const SHARED_KEYS_MAX = 256;
 const PREFIX_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 type Kind = "t" | "s" | "ez" | "eh";
@@ -237,7 +239,9 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       | Partial<IoRedisClusterLike & NodeRedisLikeClient & Omit<NodeRedisClusterLike, "sendCommand">>
       | undefined;
     let split = false;
-    const ioSend = (c: IoRedisLikeClient) => (args: string[]) => c.call(args[0]!, ...args.slice(1));
+    // `call(command, ...args)` with the array as it is (no slice or spread: this runs on every command)
+    const ioSend = (c: IoRedisLikeClient) => (args: string[]) =>
+      Reflect.apply(c.call, c, args) as Promise<unknown>;
     if (client && typeof client.call === "function") {
       // ioredis (server or Cluster): the driver finds the keys of each command, EVALSHA included
       this.#send = ioSend(client as IoRedisLikeClient);
@@ -276,6 +280,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
     this.#eventRetentionMs = positiveInt(options.eventRetentionMs, 365 * DAY_MS, "eventRetentionMs");
     this.#maxEvents = positiveInt(options.maxEventsPerBeneficiary, 1000, "maxEventsPerBeneficiary");
     this.#tokenRetentionMs = positiveInt(options.tokenRetentionMs, DAY_MS, "tokenRetentionMs", true);
+    const sharedKeys = new Map<string, string>();
     this.#steps = {
       split,
       prefix,
@@ -285,6 +290,15 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       eval: (op, s, keys, args) => this.#eval(op, s, keys, args),
       key: (kind, id) => this.#key(kind, id),
       owned: (kind, key) => ownedKey(prefix, kind, key),
+      ownedShared: (key) => {
+        let owned = sharedKeys.get(key);
+        if (owned === undefined) {
+          if (sharedKeys.size >= SHARED_KEYS_MAX) sharedKeys.clear();
+          owned = ownedKey(prefix, "c", key);
+          sharedKeys.set(key, owned);
+        }
+        return owned;
+      },
       store: this,
     };
   }
@@ -323,16 +337,19 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   #eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+    const command = ["EVALSHA", s.sha, String(keys.length), ...keys, ...args];
     let first: Promise<unknown>;
     try {
-      first = this.#send(["EVALSHA", s.sha, ...tail], keys[0]);
+      first = this.#send(command, keys[0]);
     } catch (error) {
       return Promise.reject(fail(op, error));
     }
     return first.catch((error: unknown) => {
       if (!isNoScript(error)) throw fail(op, error);
-      return this.#send(["EVAL", s.source, ...tail], keys[0]).catch((again: unknown) => {
+      const retry = command.slice();
+      retry[0] = "EVAL";
+      retry[1] = s.source;
+      return this.#send(retry, keys[0]).catch((again: unknown) => {
         throw fail(op, again);
       });
     });

@@ -636,46 +636,56 @@ for (const deployment of deployments) {
       expect(JSON.stringify(a)).toContain('"outcome":"locked_out"');
     });
 
-    it("the events a verify step builds in Lua read back exactly as verifyStepEvents makes them", async () => {
-      const { prefix, store } = open("exact");
-      const ben = 'b "q" \\ / ção {t}';
-      const guide = 'g\u00e9 "x" / y';
-      const provider = "p \\ z";
-      await store.save({
-        tokenId: 'tok "1" /',
-        guideId: guide,
-        providerId: provider,
-        beneficiaryId: ben,
-        codeHash: "h1:ok",
-        issuedAtMs: T0,
-        expiresAtMs: T0 + 10 * MIN,
-        maxAttempts: 2,
-        channel: "whatsapp",
-      });
-      const input = (candidateHash: string, providerId: string, i: number) => ({
-        guideId: guide,
-        providerId,
-        candidateHash,
-        nowMs: T0 + 123_457 + i,
-        failureWindowMs: DAY,
-        providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
-        eventIds: [`e "${i}"`, `l/${i}`] as const,
-      });
-      const a = await store.verifyStep(input("h1:bad", provider, 1));
-      const b = await store.verifyStep(input("h1:ok", 'other "p"', 2));
-      const c = await store.verifyStep(input("h1:ok", provider, 3));
-      const events = [...a.events, ...b.events, ...c.events];
-      expect(events.map((e) => [e.type, e.reason, e.attemptsLeft, e.providerFailures])).toEqual([
-        ["token.rejected", "mismatch", 1, undefined],
-        ["token.rejected", "wrong_provider", 0, 1],
-        ["token.locked", "wrong_provider", undefined, undefined],
-        ["token.rejected", "locked", undefined, undefined],
-      ]);
-      expect(await rawEvents(d, prefix, ben)).toEqual(events.map((e) => JSON.stringify(e)));
-      expect((await store.listEvents(ben, { limit: 10 })).reverse()).toEqual(events);
-      expect(events[0]!.atMs).toBe(T0 + 123_458);
-      expect((await store.peek(rateLimitKeys.failures(ben), T0 + MIN)).count).toBe(1);
-    });
+    it.each([
+      ["a token saved now", false],
+      ["a token saved before the event pieces (no 'j', 'k': read out of 'd')", true],
+    ])(
+      "the events a verify step builds in Lua read back exactly as verifyStepEvents makes them: %s",
+      async (_, older) => {
+        const { prefix, store } = open("exact");
+        const ben = 'b "q" \\ / ção {t}';
+        const guide = 'g\u00e9 "x" / y';
+        const provider = "p \\ z";
+        await store.save({
+          tokenId: 'tok "1" /',
+          guideId: guide,
+          providerId: provider,
+          beneficiaryId: ben,
+          codeHash: "h1:ok",
+          issuedAtMs: T0,
+          expiresAtMs: T0 + 10 * MIN,
+          maxAttempts: 2,
+          channel: "whatsapp",
+        });
+        if (older) {
+          const t = `${prefix}:t:{${tagOf(guide)}}`;
+          expect(await d.send(["HDEL", t, "j", "k"], t)).toBe(2);
+        }
+        const input = (candidateHash: string, providerId: string, i: number) => ({
+          guideId: guide,
+          providerId,
+          candidateHash,
+          nowMs: T0 + 123_457 + i,
+          failureWindowMs: DAY,
+          providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
+          eventIds: [`e "${i}"`, `l/${i}`] as const,
+        });
+        const a = await store.verifyStep(input("h1:bad", provider, 1));
+        const b = await store.verifyStep(input("h1:ok", 'other "p"', 2));
+        const c = await store.verifyStep(input("h1:ok", provider, 3));
+        const events = [...a.events, ...b.events, ...c.events];
+        expect(events.map((e) => [e.type, e.reason, e.attemptsLeft, e.providerFailures])).toEqual([
+          ["token.rejected", "mismatch", 1, undefined],
+          ["token.rejected", "wrong_provider", 0, 1],
+          ["token.locked", "wrong_provider", undefined, undefined],
+          ["token.rejected", "locked", undefined, undefined],
+        ]);
+        expect(await rawEvents(d, prefix, ben)).toEqual(events.map((e) => JSON.stringify(e)));
+        expect((await store.listEvents(ben, { limit: 10 })).reverse()).toEqual(events);
+        expect(events[0]!.atMs).toBe(T0 + 123_458);
+        expect((await store.peek(rateLimitKeys.failures(ben), T0 + MIN)).count).toBe(1);
+      },
+    );
 
     it("the event cap and the retention apply to a step's events as to appendEvent's", async () => {
       const stepped = open("cap", { maxEventsPerBeneficiary: 2 });
@@ -713,7 +723,8 @@ for (const deployment of deployments) {
       expect(a).toEqual(await run(withoutSteps(composed.store)));
       expect((a[4] as TokenEvent[]).map((e) => e.id)).toEqual(["c3", "c2"]);
       const hash = `${stepped.prefix}:eh:{${tagOf("cap-b")}}`;
-      expect(Number(await d.send(["HLEN", hash], hash))).toBe(1 + 2 * 3);
+      // '#seq', '#max' + 2 events × 3 fields
+      expect(Number(await d.send(["HLEN", hash], hash))).toBe(2 + 2 * 3);
       expect(Number(await d.send(["PTTL", hash], hash))).toBeGreaterThan(364 * DAY);
     });
 

@@ -195,6 +195,29 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect(claim).toBeLessThanOrEqual(30_000);
     });
 
+    it("the event log's TTL follows its newest event, also for a log written before '#max' and late events", async () => {
+      const ttls = async (beneficiaryId: string) => {
+        const z = `${prefix}:ez:{=${beneficiaryId}}`;
+        const h = `${prefix}:eh:{=${beneficiaryId}}`;
+        return [Number(await send(["PTTL", z])), Number(await send(["PTTL", h]))];
+      };
+      const late = 600_000;
+      for (const older of [false, true]) {
+        const b = older ? "ttl-old-log" : "ttl-log";
+        await store.appendEvent({ id: `${b}-1`, type: "token.issued", atMs: T0 + late, beneficiaryId: b });
+        // a log as the scripts before '#max' left it: no '#max' field
+        if (older) await send(["HDEL", `${prefix}:eh:{=${b}}`, "#max"]);
+        // an event older than the newest: the log lives on for the newest one
+        await store.appendEvent({ id: `${b}-2`, type: "token.issued", atMs: T0, beneficiaryId: b });
+        for (const ttl of await ttls(b)) {
+          expect(ttl).toBeGreaterThan(RETENTION_MS + late - 5_000);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + late);
+        }
+        expect(await send(["HGET", `${prefix}:eh:{=${b}}`, "#max"])).toBe(String(T0 + late));
+        expect((await store.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([`${b}-1`, `${b}-2`]);
+      }
+    });
+
     it("the event log is bounded by count and by retention, and its keys expire", async () => {
       for (let i = 0; i < 5; i++)
         await store.appendEvent({ id: `cap-${i}`, type: "token.issued", atMs: T0 + i, beneficiaryId: "cap" });
@@ -225,8 +248,9 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual(["later", "late"]);
       const hashKey = (await allKeys()).find((k) => k.endsWith(":eh:{=cap}"));
       expect(hashKey).toBeDefined();
-      // no orphaned entries left in the hash: seq + 2 events × 3 fields
-      expect(Number(await send(["HLEN", hashKey!]))).toBe(1 + 2 * 3);
+      // no orphaned entries left in the hash: '#seq', '#max' + 2 events × 3 fields
+      expect(Number(await send(["HLEN", hashKey!]))).toBe(2 + 2 * 3);
+      expect(await send(["HGET", hashKey!, "#max"])).toBe(String(T0 + RETENTION_MS + 10));
       expect(Number(await send(["PTTL", hashKey!]))).toBeGreaterThan(RETENTION_MS - 5_000);
     });
 
