@@ -71,19 +71,31 @@ end
 
 // The event log: removes every entry older than the cutoff and the oldest beyond the cap; append adds one event
 // (its JSON exactly as given) and trims. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id,
-// 'i:<id>' -> seq, '#seq' the last seq given and '#max' the newest atMs in the log (absent in logs written before
-// it: read from the sorted set once, then kept). trim is given the last seq when it knows it: a log never holds
-// more events than seqs were given, so a seq within the cap spares counting the set.
+// 'i:<id>' -> seq, '#seq' the last seq given, '#max' and '#min' the newest and the oldest atMs in the log (both
+// absent in logs written before them: read from the sorted set once, then kept exact by every write). trim is
+// given what append knows: the last seq (a log never holds more events than seqs were given, so a seq within
+// the cap spares counting the set) and the oldest atMs (at or after the cutoff: nothing is too old).
 const EVENT_FNS = `
-local function trim(z, h, cutoff, cap, seq)
-  local old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff)
+local function oldest(z, h)
+  local low = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+  if not low[2] then return nil end
+  local lo = tonumber(low[2])
+  redis.call('HSET', h, '#min', string.format('%.0f', lo))
+  return lo
+end
+local function trim(z, h, cutoff, cap, seq, lo)
+  local old = 0
+  if not lo or lo < tonumber(cutoff) then old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff) end
   local over = 0
   if not seq or seq > cap then
     over = redis.call('ZCARD', z) - old - cap
     if over < 0 then over = 0 end
   end
   local n = old + over
-  if n == 0 then return 0 end
+  if n == 0 then
+    if not lo then oldest(z, h) end
+    return 0
+  end
   local victims = redis.call('ZRANGE', z, 0, n - 1)
   for _, m in ipairs(victims) do
     local id = redis.call('HGET', h, 'd:' .. m)
@@ -91,24 +103,34 @@ local function trim(z, h, cutoff, cap, seq)
     redis.call('HDEL', h, 'e:' .. m, 'd:' .. m)
   end
   redis.call('ZREMRANGEBYRANK', z, 0, n - 1)
-  if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
+  if not oldest(z, h) then redis.call('DEL', z, h) end
   return n
 end
 local function append(z, h, id, at, json, cap, retention)
-  local st = redis.call('HMGET', h, '#seq', '#max')
+  local st = redis.call('HMGET', h, '#seq', '#max', '#min')
   local seq = (tonumber(st[1]) or 0) + 1
   local m = string.format('%016d', seq)
   local atn = tonumber(at)
   local newest = tonumber(st[2])
-  if not newest and st[1] then
+  local lo = tonumber(st[3])
+  if not st[1] then
+    newest = atn
+    lo = atn
+  elseif not newest then
     local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
     newest = tonumber(top[2])
   end
   if not newest or atn > newest then newest = atn end
+  if lo and atn < lo then lo = atn end
   redis.call('ZADD', z, at, m)
-  redis.call('HSET', h, '#seq', seq, '#max', string.format('%.0f', newest), 'e:' .. m, json, 'd:' .. m, id,
-    'i:' .. id, m)
-  trim(z, h, string.format('%.0f', atn - retention), cap, seq)
+  local max = string.format('%.0f', newest)
+  if lo then
+    redis.call('HSET', h, '#seq', seq, '#max', max, '#min', string.format('%.0f', lo), 'e:' .. m, json,
+      'd:' .. m, id, 'i:' .. id, m)
+  else
+    redis.call('HSET', h, '#seq', seq, '#max', max, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+  end
+  trim(z, h, string.format('%.0f', atn - retention), cap, seq, lo)
   local ttl = retention + newest - atn
   if ttl < 1 then ttl = 1 end
   redis.call('PEXPIRE', z, string.format('%.0f', ttl))
@@ -346,8 +368,8 @@ return {'ok', live(cur, now) and cur[1] or false}
 `;
 
 // Takes back events an append made (see EVENTS_LUA), by id: KEYS (zset, hash) per event, ARGV the ids. An id
-// no longer in its log (trimmed since) is skipped; '#max' follows the newest event left. Returns 1.
-const UNAPPEND_LUA = `
+// no longer in its log (trimmed since) is skipped; '#max' and '#min' follow the events left. Returns 1.
+const UNAPPEND_LUA = `${EVENT_FNS}
 for a = 1, #ARGV do
   local z = KEYS[2 * a - 1]
   local h = KEYS[2 * a]
@@ -359,6 +381,7 @@ for a = 1, #ARGV do
     local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
     if top[2] then
       redis.call('HSET', h, '#max', string.format('%.0f', tonumber(top[2])))
+      oldest(z, h)
     else
       redis.call('DEL', z, h)
     end
