@@ -210,7 +210,8 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  *   (TOTP step claims); TTL until it expires;
  * - `<prefix>:s:{<beneficiaryId>}`: hash, the encrypted app secret (no TTL);
  * - `<prefix>:ez:{<beneficiaryId>}` and `<prefix>:eh:{<beneficiaryId>}`: the event log, a sorted set of
- *   sequence numbers scored by `atMs` and a hash of the events' JSON; bounded by count and retention.
+ *   sequence numbers scored by `atMs` and a hash of the events' JSON (with the last sequence number and the
+ *   newest and oldest `atMs`, so an append reads and trims in few commands); bounded by count and retention.
  *
  * Expired records disappear through their TTL; {@link RedisTokenStore.purge} also removes, by `SCAN` on every
  * master of a cluster, what is past its time at a given `nowMs` (the one operation that takes more than one
