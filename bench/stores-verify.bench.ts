@@ -6,6 +6,8 @@
  * - Throughput at 32 concurrent callers on Redis (ioredis) and PostgreSQL (pg Pool), beside a raw baseline on the
  *   same client in the same round: an `EVALSHA` of `return 1` for Redis, a one-row `UPDATE … SET n = n + 1` (one
  *   row per caller) for PostgreSQL. Target: verify / baseline >= 0.6.
+ * - On Redis, the store's `verifyStep` alone (no service: tokens saved with `save`, each step the `ok` path)
+ *   against the same baseline, and the client CPU (`process.cpuUsage`) per operation of each.
  * - p50 and p99 verify latency at 1, 8 and 32 concurrent callers on memory, Redis, Redis Cluster and PostgreSQL.
  * - Round trips: the driver calls (ioredis `sendCommand`, pg `Client#query`) of one `verify` and of one `issue` up
  *   to its first delivery try, and the store-port calls the service makes for them. Deterministic.
@@ -22,6 +24,7 @@ import pg from "pg";
 import { MemoryTokenStore } from "../src/adapters/memory.js";
 import { PostgresTokenStore } from "../src/adapters/postgres.js";
 import { RedisTokenStore } from "../src/adapters/redis.js";
+import { rateLimitKeys } from "../src/policy/rate-limit.js";
 import type { Notifier } from "../src/ports/notifier.js";
 import type { TokenStore } from "../src/ports/store.js";
 import type { TokenStoreSteps } from "../src/ports/store-steps.js";
@@ -327,6 +330,113 @@ async function throughput(subject: Subject, harness: Harness, quick: boolean): P
   return { verifyOps: median(v), baselineOps: median(b), ratio: median(ratios), rounds };
 }
 
+/** `verifyStep` alone against the baseline: throughput ratio and client CPU per operation (µs). */
+interface StepAlone {
+  readonly stepOps: number;
+  readonly baselineOps: number;
+  readonly ratio: number;
+  readonly stepCpuUs: number;
+  readonly baselineCpuUs: number;
+  readonly rounds: number;
+}
+
+/** Client CPU (user + system, µs) and elapsed ms of `run`. */
+async function timed(run: () => Promise<unknown>): Promise<{ ms: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await run();
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuUs: used.user + used.system };
+}
+
+/**
+ * The store's `verifyStep` at 32 callers, each the `ok` path on a token saved beforehand with `save` (no
+ * service around it), against the baseline, in rounds of the same size as the service's; order alternating.
+ */
+async function stepAlone(subject: Subject, tag: string, quick: boolean): Promise<StepAlone> {
+  const { store } = subject;
+  const baseline = subject.baseline!;
+  const perCaller = quick ? 10 : subject.perCaller;
+  const rounds = quick ? 1 : ROUNDS;
+  const ops = CALLERS * perCaller;
+  const providerFailures = { key: rateLimitKeys.providerFailures(PROVIDER), windowMs: 86_400_000 };
+  let seq = 0;
+  const prepare = async (count: number): Promise<number[][]> => {
+    const nowMs = Date.now();
+    const ids = Array.from({ length: count }, () => seq++);
+    await Promise.all(
+      ids.map((i) =>
+        store.save({
+          tokenId: `T-${tag}s-${i}`,
+          guideId: `G-${tag}s-${i}`,
+          providerId: PROVIDER,
+          beneficiaryId: `B-${tag}s-${i}`,
+          codeHash: `h1:${tag}s-${i}`,
+          issuedAtMs: nowMs,
+          expiresAtMs: nowMs + 600_000,
+          maxAttempts: 5,
+          channel: "sms",
+        }),
+      ),
+    );
+    return Array.from({ length: CALLERS }, (_, c) => ids.filter((_, k) => k % CALLERS === c));
+  };
+  const verifyAll = (lists: readonly number[][]) =>
+    Promise.all(
+      lists.map(async (list) => {
+        for (const i of list) {
+          const { attempt } = await store.verifyStep!({
+            guideId: `G-${tag}s-${i}`,
+            providerId: PROVIDER,
+            candidateHash: `h1:${tag}s-${i}`,
+            nowMs: Date.now(),
+            failureWindowMs: 900_000,
+            providerFailures,
+            eventIds: [`E-${tag}s-${i}`, `L-${tag}s-${i}`],
+          });
+          if (attempt.outcome !== "ok")
+            throw new Error(`bench: verifyStep of a correct code: ${attempt.outcome}`);
+        }
+      }),
+    );
+  const warm = Math.max(1, Math.floor(perCaller / 4));
+  await verifyAll(await prepare(CALLERS * warm));
+  await runBaseline(baseline.op, CALLERS, warm);
+  const v: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  const vCpu: number[] = [];
+  const bCpu: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const lists = await prepare(ops);
+    const runSteps = () => timed(() => verifyAll(lists));
+    const runBase = () => timed(() => runBaseline(baseline.op, CALLERS, perCaller));
+    let steps: { ms: number; cpuUs: number };
+    let base: { ms: number; cpuUs: number };
+    if (round % 2 === 0) {
+      base = await runBase();
+      steps = await runSteps();
+    } else {
+      steps = await runSteps();
+      base = await runBase();
+    }
+    v.push(ops / (steps.ms / 1000));
+    b.push(ops / (base.ms / 1000));
+    ratios.push(base.ms / steps.ms);
+    vCpu.push(steps.cpuUs / ops);
+    bCpu.push(base.cpuUs / ops);
+  }
+  return {
+    stepOps: median(v),
+    baselineOps: median(b),
+    ratio: median(ratios),
+    stepCpuUs: median(vCpu),
+    baselineCpuUs: median(bCpu),
+    rounds,
+  };
+}
+
 interface Latency {
   readonly callers: number;
   readonly p50: number;
@@ -546,6 +656,7 @@ interface Measured {
   readonly steps: { readonly issue: boolean; readonly verify: boolean };
   readonly trips: RoundTrips;
   readonly throughput?: Throughput;
+  readonly alone?: StepAlone;
   readonly latency: readonly Latency[];
 }
 
@@ -565,6 +676,11 @@ async function measure(subject: Subject, tag: string, quick: boolean): Promise<M
   const harness = new Harness(store, tag);
   const measuredThroughput = subject.baseline ? await throughput(subject, harness, quick) : undefined;
   if (measuredThroughput) progress(`throughput ratio ${measuredThroughput.ratio.toFixed(2)}`);
+  const alone =
+    subject.key === "redis" && subject.baseline && steps.verify
+      ? await stepAlone(subject, tag, quick)
+      : undefined;
+  if (alone) progress(`verifyStep alone: ratio ${alone.ratio.toFixed(2)}`);
   const lat: Latency[] = [];
   for (const callers of subject.latency ? LEVELS : []) {
     lat.push(await latency(harness, callers, quick));
@@ -575,6 +691,7 @@ async function measure(subject: Subject, tag: string, quick: boolean): Promise<M
     steps,
     trips,
     ...(measuredThroughput ? { throughput: measuredThroughput } : {}),
+    ...(alone ? { alone } : {}),
     latency: lat,
   };
 }
@@ -694,8 +811,32 @@ function render(
       `| ${m.subject.name} | ${yesNo(m.steps.verify)} | ${quick ? 10 : m.subject.perCaller} | ${fmtOps(t.verifyOps)} | ${m.subject.baseline!.name} | ${fmtOps(t.baselineOps)} | ${t.ratio.toFixed(2)} | ${t.ratio >= TARGET_RATIO ? "yes" : "**no**"} |`,
     );
   }
+  for (const m of measured) {
+    const a = m.alone;
+    if (!a) continue;
+    lines.push(
+      `| ${m.subject.name}: \`verifyStep\` alone | yes | ${quick ? 10 : m.subject.perCaller} | ${fmtOps(a.stepOps)} | ${m.subject.baseline!.name} | ${fmtOps(a.baselineOps)} | ${a.ratio.toFixed(2)} | ${a.ratio >= TARGET_RATIO ? "yes" : "**no**"} |`,
+    );
+  }
   for (const s of skipped) {
     if (!s.name.includes("Cluster")) lines.push(`| ${s.name} | – | – | – | – | – | – | ${s.note} |`);
+  }
+  const alone = measured.filter((m) => m.alone);
+  if (alone.length > 0) {
+    lines.push(
+      "",
+      "`verifyStep` alone: the store's step without the service, each on a token saved beforehand with `save` (the",
+      "`ok` path: the attempt and its `token.verified`), in rounds as above. Client CPU per operation: user + system",
+      "time of the process (`process.cpuUsage`) over a round, divided by its operations; medians over the rounds.",
+      "",
+      "| store | `verifyStep`: client CPU per op (µs) | baseline: client CPU per op (µs) |",
+      "|---|---:|---:|",
+    );
+    for (const m of alone) {
+      lines.push(
+        `| ${m.subject.name} | ${m.alone!.stepCpuUs.toFixed(1)} | ${m.alone!.baselineCpuUs.toFixed(1)} |`,
+      );
+    }
   }
 
   lines.push(

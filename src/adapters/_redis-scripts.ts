@@ -7,7 +7,9 @@
  * attempts, and the fields the scripts compare: `i` tokenId, `e` expiresAtMs, `p` providerId, `h` codeHash,
  * `m` maxAttempts; `ph` and `pe` the codeHash and expiresAtMs of the token it superseded while that one was
  * live (absent otherwise); `b` the hash tag of its beneficiary (absent on tokens saved before the steps), so
- * a verify step on one server reaches the beneficiary's failures and events in the same script. Scripts
+ * a verify step on one server reaches the beneficiary's failures and events in the same script; `j` and `k`
+ * the JSON texts of a verification event's `beneficiaryId` and `guideId`, and of its `tokenId` and `channel`
+ * (each with its leading comma; absent on older tokens, whose verify reads them out of `d`). Scripts
  * return `{d, s, a}` rather than HGETALL: converting a whole hash to Lua and back costs more than the rest.
  *
  * @module
@@ -69,14 +71,31 @@ end
 
 // The event log: removes every entry older than the cutoff and the oldest beyond the cap; append adds one event
 // (its JSON exactly as given) and trims. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id,
-// 'i:<id>' -> seq.
+// 'i:<id>' -> seq, '#seq' the last seq given, '#max' and '#min' the newest and the oldest atMs in the log (both
+// absent in logs written before them: read from the sorted set once, then kept exact by every write). trim is
+// given what append knows: the last seq (a log never holds more events than seqs were given, so a seq within
+// the cap spares counting the set) and the oldest atMs (at or after the cutoff: nothing is too old).
 const EVENT_FNS = `
-local function trim(z, h, cutoff, cap)
-  local old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff)
-  local over = redis.call('ZCARD', z) - old - cap
-  if over < 0 then over = 0 end
+local function oldest(z, h)
+  local low = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+  if not low[2] then return nil end
+  local lo = tonumber(low[2])
+  redis.call('HSET', h, '#min', string.format('%.0f', lo))
+  return lo
+end
+local function trim(z, h, cutoff, cap, seq, lo)
+  local old = 0
+  if not lo or lo < tonumber(cutoff) then old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff) end
+  local over = 0
+  if not seq or seq > cap then
+    over = redis.call('ZCARD', z) - old - cap
+    if over < 0 then over = 0 end
+  end
   local n = old + over
-  if n == 0 then return 0 end
+  if n == 0 then
+    if not lo then oldest(z, h) end
+    return 0
+  end
   local victims = redis.call('ZRANGE', z, 0, n - 1)
   for _, m in ipairs(victims) do
     local id = redis.call('HGET', h, 'd:' .. m)
@@ -84,19 +103,35 @@ local function trim(z, h, cutoff, cap)
     redis.call('HDEL', h, 'e:' .. m, 'd:' .. m)
   end
   redis.call('ZREMRANGEBYRANK', z, 0, n - 1)
-  if redis.call('ZCARD', z) == 0 then redis.call('DEL', z, h) end
+  if not oldest(z, h) then redis.call('DEL', z, h) end
   return n
 end
 local function append(z, h, id, at, json, cap, retention)
-  local seq = redis.call('HINCRBY', h, '#seq', 1)
+  local st = redis.call('HMGET', h, '#seq', '#max', '#min')
+  local seq = (tonumber(st[1]) or 0) + 1
   local m = string.format('%016d', seq)
-  redis.call('ZADD', z, at, m)
-  redis.call('HSET', h, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
   local atn = tonumber(at)
-  trim(z, h, string.format('%.0f', atn - retention), cap)
-  local newest = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
-  local ttl = retention
-  if newest[2] and tonumber(newest[2]) > atn then ttl = ttl + tonumber(newest[2]) - atn end
+  local newest = tonumber(st[2])
+  local lo = tonumber(st[3])
+  if not st[1] then
+    newest = atn
+    lo = atn
+  elseif not newest then
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    newest = tonumber(top[2])
+  end
+  if not newest or atn > newest then newest = atn end
+  if lo and atn < lo then lo = atn end
+  redis.call('ZADD', z, at, m)
+  local max = string.format('%.0f', newest)
+  if lo then
+    redis.call('HSET', h, '#seq', seq, '#max', max, '#min', string.format('%.0f', lo), 'e:' .. m, json,
+      'd:' .. m, id, 'i:' .. id, m)
+  else
+    redis.call('HSET', h, '#seq', seq, '#max', max, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+  end
+  trim(z, h, string.format('%.0f', atn - retention), cap, seq, lo)
+  local ttl = retention + newest - atn
   if ttl < 1 then ttl = 1 end
   redis.call('PEXPIRE', z, string.format('%.0f', ttl))
   redis.call('PEXPIRE', h, string.format('%.0f', ttl))
@@ -177,16 +212,23 @@ local function items(d)
 end
 `;
 
+// Whether the token of an HMGET of 'i', 's', 'e' (first) is live at 'issued', so that a save supersedes it.
+const LIVE_FN = `
+local function live(cur, issued)
+  return cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+end
+`;
+
 // KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
-const SAVE_FN = `
+const SAVE_FN = `${LIVE_FN}
 local function save(k, ttl, issued, fields)
   local cur = redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
-  local live = cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+  local was = live(cur, issued)
   redis.call('DEL', k)
   redis.call('HSET', k, unpack(fields))
-  if live then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
+  if was then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
   redis.call('PEXPIRE', k, ttl)
-  if live then return cur[1], cur[5] end
+  if was then return cur[1], cur[5] end
   return nil, nil
 end
 `;
@@ -260,9 +302,11 @@ return 1
 // hash) of the revocation's log and of each issued event's. ARGV[3] nowMs (issuedAtMs), ARGV[4] failures max,
 // ARGV[5] cooldown max, ARGV[6] cooldown windowMs, ARGV[7] sends max, ARGV[8] sends windowMs, ARGV[9] token
 // ttl, ARGV[10] cap, ARGV[11] retentionMs, ARGV[12] '1' when the events are appended here, ARGV[13]/[14] the
-// revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] the number F of
+// revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] what the save must
+// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19] the number F of
 // token fields, then the F fields (name/value pairs), then (id, atMs, JSON) per issued event.
-// Returns {refusal, resetAtMs} or {'saved', supersededId or false}. Every check comes before any write.
+// Returns {refusal, resetAtMs}, {'conflict'} (the save would not supersede what ARGV[17] says) or {'saved',
+// supersededId or false}. Every check comes before any write.
 const ISSUE_LUA = `${COUNTER_FNS}${EVENT_FNS}${ITEMS_FN}${SAVE_FN}
 local now = tonumber(ARGV[3])
 local ki = 3
@@ -280,11 +324,17 @@ if ck then
 end
 local sent, sr = peek(KEYS[2], now)
 if sent >= tonumber(ARGV[7]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+if ARGV[17] ~= '0' then
+  local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+  local expect = false
+  if ARGV[17] == '2' then expect = ARGV[18] end
+  if (live(cur, now) and cur[1] or false) ~= expect then return {'conflict'} end
+end
 if ck then incr(ck, tonumber(ARGV[6]), now) end
 incr(KEYS[2], tonumber(ARGV[8]), now)
-local nf = tonumber(ARGV[17])
+local nf = tonumber(ARGV[19])
 local fields = {}
-for i = 1, nf do fields[i] = ARGV[17 + i] end
+for i = 1, nf do fields[i] = ARGV[19 + i] end
 local superseded, data = save(KEYS[1], ARGV[9], now, fields)
 if ARGV[12] == '1' then
   local cap = tonumber(ARGV[10])
@@ -294,12 +344,50 @@ if ARGV[12] == '1' then
     append(KEYS[ki], KEYS[ki + 1], ARGV[15], ARGV[16], json, cap, retention)
   end
   ki = ki + 2
-  for a = 18 + nf, #ARGV, 3 do
+  for a = 20 + nf, #ARGV, 3 do
     append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
     ki = ki + 2
   end
 end
 return {'saved', superseded or false}
+`;
+
+// The issue's checks on the guide's slot, writing nothing. KEYS[1] token, KEYS[2] sends, KEYS[3] cooldown (when
+// ARGV[2] = '1'). ARGV[1] nowMs (issuedAtMs), ARGV[3] cooldown max, ARGV[4] sends max.
+// Returns {refusal, resetAtMs} or {'ok', the id of the live token a save would supersede, or false}.
+const ISSUE_CHECK_LUA = `${COUNTER_FNS}${LIVE_FN}
+local now = tonumber(ARGV[1])
+if ARGV[2] == '1' then
+  local n, r = peek(KEYS[3], now)
+  if n >= tonumber(ARGV[3]) then return {'cooldown', string.format('%.0f', r)} end
+end
+local sent, sr = peek(KEYS[2], now)
+if sent >= tonumber(ARGV[4]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+return {'ok', live(cur, now) and cur[1] or false}
+`;
+
+// Takes back events an append made (see EVENTS_LUA), by id: KEYS (zset, hash) per event, ARGV the ids. An id
+// no longer in its log (trimmed since) is skipped; '#max' and '#min' follow the events left. Returns 1.
+const UNAPPEND_LUA = `${EVENT_FNS}
+for a = 1, #ARGV do
+  local z = KEYS[2 * a - 1]
+  local h = KEYS[2 * a]
+  local id = ARGV[a]
+  local m = redis.call('HGET', h, 'i:' .. id)
+  if m and redis.call('HGET', h, 'd:' .. m) == id then
+    redis.call('ZREM', z, m)
+    redis.call('HDEL', h, 'e:' .. m, 'd:' .. m, 'i:' .. id)
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    if top[2] then
+      redis.call('HSET', h, '#max', string.format('%.0f', tonumber(top[2])))
+      oldest(z, h)
+    else
+      redis.call('DEL', z, h)
+    end
+  end
+end
+return 1
 `;
 
 // The verify step. KEYS[1] token hash, KEYS[2] the provider's counter (when ARGV[4] = '1'). ARGV[1] providerId,
@@ -312,7 +400,7 @@ return {'saved', superseded or false}
 // the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before any write.
 const VERIFY_LUA = `${COUNTER_FNS}${EVENT_FNS}${ATTEMPT_FNS}${ITEMS_FN}
 local now = tonumber(ARGV[3])
-local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS})
+local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS}, 'j', 'k')
 local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], now)
 if outcome == 'not_found' then return {outcome} end
 local settled = 0
@@ -324,9 +412,14 @@ if ARGV[4] == '1' and b then
   local h = ARGV[5] .. ':eh:{' .. b .. '}'
   if outcome == 'mismatch' then incr(fk, tonumber(ARGV[6]), now) end
   if outcome == 'wrong_provider' then pf = incr(KEYS[2], tonumber(ARGV[7]), now) end
-  local it = items(t[7])
-  local base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
-    .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+  local base
+  if t[11] and t[12] then
+    base = ',"atMs":' .. ARGV[3] .. t[11] .. ',"providerId":' .. ARGV[15] .. t[12]
+  else
+    local it = items(t[7])
+    base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
+      .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+  end
   local first = '{"id":' .. ARGV[11] .. base
   local cap = tonumber(ARGV[8])
   local retention = tonumber(ARGV[9])
@@ -438,6 +531,8 @@ export const SCRIPTS = {
   append: script(APPEND_LUA),
   events: script(EVENTS_LUA),
   issue: script(ISSUE_LUA),
+  issueCheck: script(ISSUE_CHECK_LUA),
+  unappend: script(UNAPPEND_LUA),
   verify: script(VERIFY_LUA),
   appBegin: script(APP_BEGIN_LUA),
   appFinish: script(APP_FINISH_LUA),

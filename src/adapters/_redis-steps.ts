@@ -1,19 +1,15 @@
 /**
  * The intent-level steps of `RedisTokenStore` (internal), each one script on a standalone server. On a cluster
  * the keys of one script must share a slot, so a step that needs both the guide's slot and the beneficiary's
- * runs one script per slot, in order (see the round trips in `redis.ts`); a step given keys that are not of the
- * `rateLimitKeys` shapes, so not in the slot of their owner, is composed from the fine-grained methods there.
+ * runs one script per slot (see the round trips in `redis.ts`; the issue step is in `_redis-issue.ts`); a step
+ * given keys that are not of the `rateLimitKeys` shapes, so not in the slot of their owner, is composed from
+ * the fine-grained methods there.
  *
  * @module
  */
 import { StoreUnavailableError } from "../errors.js";
 import { rateLimitKeys } from "../policy/rate-limit.js";
-import {
-  composeAppVerifyBegin,
-  composeAppVerifyFinish,
-  composeIssueStep,
-  revokedEvents,
-} from "../ports/_composed-steps.js";
+import { composeAppVerifyBegin, composeAppVerifyFinish } from "../ports/_composed-steps.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { AttemptResult, TokenStore } from "../ports/store.js";
 import {
@@ -21,15 +17,13 @@ import {
   type AppVerifyBeginResult,
   type AppVerifyFinishInput,
   type AppVerifyFinishResult,
-  type IssueStepInput,
-  type IssueStepResult,
   type VerifyStepInput,
   type VerifyStepResult,
   verifyStepEvents,
 } from "../ports/store-steps.js";
 import { slotTag } from "./_redis-keys.js";
 import { SCRIPTS, type Script } from "./_redis-scripts.js";
-import { parseToken, tokenFields } from "./_redis-token.js";
+import { parseToken } from "./_redis-token.js";
 
 /** What the steps need of the store. */
 export interface RedisStepHost {
@@ -42,11 +36,13 @@ export interface RedisStepHost {
   eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown>;
   key(kind: "t" | "s" | "ez" | "eh", id: string): string;
   owned(kind: "c" | "o", key: string): string;
+  /** `owned("c", key)` for a counter many calls share (a provider's), kept from one call to the next. */
+  ownedShared(key: string): string;
   /** The store itself, for the fine-grained methods. */
   readonly store: TokenStore;
 }
 
-function fail(op: string, cause?: unknown): StoreUnavailableError {
+export function fail(op: string, cause?: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`${op} failed`, { cause, scope: "redis" });
 }
 
@@ -74,129 +70,87 @@ export function attemptOf(op: string, reply: unknown): AttemptResult {
 }
 
 /** Whether every key is in one slot (always, on a standalone server). */
-function together(host: RedisStepHost, keys: readonly string[]): boolean {
+export function together(host: RedisStepHost, keys: readonly string[]): boolean {
   if (!host.split) return true;
   const tag = slotTag(keys[0]!);
   return keys.every((k) => slotTag(k) === tag);
+}
+
+interface Group {
+  hit?: { readonly key: string; readonly windowMs: number };
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/** The scripts' keys and arguments, grouped by slot (one group on a standalone server). */
+class Groups {
+  readonly #groups = new Map<string, Group>();
+  constructor(private readonly split: boolean) {}
+
+  of(redisKey: string): Group {
+    const tag = this.split ? slotTag(redisKey) : "";
+    let group = this.#groups.get(tag);
+    if (!group) {
+      group = { keys: [], args: [] };
+      this.#groups.set(tag, group);
+    }
+    return group;
+  }
+
+  all(): Group[] {
+    return [...this.#groups.values()];
+  }
 }
 
 /**
  * Appends events (each to its beneficiary's log, as `appendEvent` stores it), after one hit on `hit` when
  * given: one script on a standalone server, one per slot on a cluster (run side by side).
  */
-async function appendEvents(
+export async function appendEvents(
   host: RedisStepHost,
   op: string,
   events: readonly TokenEvent[],
   nowMs: number,
   hit?: { readonly key: string; readonly windowMs: number },
 ): Promise<void> {
-  interface Group {
-    hit?: { readonly key: string; readonly windowMs: number };
-    readonly keys: string[];
-    readonly args: string[];
-  }
-  const groups = new Map<string, Group>();
-  const groupOf = (redisKey: string): Group => {
-    const tag = host.split ? slotTag(redisKey) : "";
-    let group = groups.get(tag);
-    if (!group) {
-      group = { keys: [], args: [] };
-      groups.set(tag, group);
-    }
-    return group;
-  };
-  if (hit) groupOf(hit.key).hit = hit;
+  const groups = new Groups(host.split);
+  if (hit) groups.of(hit.key).hit = hit;
   for (const event of events) {
     const z = host.key("ez", event.beneficiaryId);
-    const group = groupOf(z);
+    const group = groups.of(z);
     group.keys.push(z, host.key("eh", event.beneficiaryId));
     group.args.push(event.id, String(event.atMs), JSON.stringify(event));
   }
   await Promise.all(
-    [...groups.values()].map((g) =>
-      host.eval(op, SCRIPTS.events, g.hit ? [g.hit.key, ...g.keys] : g.keys, [
-        g.hit ? "1" : "0",
-        String(g.hit?.windowMs ?? 0),
-        String(nowMs),
-        String(host.maxEvents),
-        String(host.eventRetentionMs),
-        ...g.args,
-      ]),
-    ),
+    groups
+      .all()
+      .map((g) =>
+        host.eval(op, SCRIPTS.events, g.hit ? [g.hit.key, ...g.keys] : g.keys, [
+          g.hit ? "1" : "0",
+          String(g.hit?.windowMs ?? 0),
+          String(nowMs),
+          String(host.maxEvents),
+          String(host.eventRetentionMs),
+          ...g.args,
+        ]),
+      ),
   );
 }
 
-const MARK = "\u0000tokenId\u0000";
-const MARK_JSON = JSON.stringify(MARK);
-
-/** `issueStep`: one script on a standalone server; on a cluster see the module. */
-export async function issueStep(host: RedisStepHost, input: IssueStepInput): Promise<IssueStepResult> {
-  const { token, failures, cooldown, sends } = input;
-  const nowMs = token.issuedAtMs;
-  const tk = host.key("t", token.guideId);
-  const fk = host.owned("c", failures.key);
-  const sk = host.owned("c", sends.key);
-  const ck = cooldown ? host.owned("c", cooldown.key) : undefined;
-  let checkFailures = true;
-  let eventsHere = true;
-  if (host.split) {
-    if (!together(host, ck === undefined ? [tk, sk] : [tk, sk, ck]))
-      return composeIssueStep(host.store, input);
-    eventsHere = false; // in the beneficiaries' slots, after the save
-    if (!together(host, [tk, fk])) {
-      checkFailures = false;
-      const failed = await host.store.peek(failures.key, nowMs);
-      if (failed.count >= failures.max) return { outcome: "locked_out", resetAtMs: failed.resetAtMs };
-    }
+/** Takes back events `appendEvents` appended (by id; one not in its log is skipped), one script per slot. */
+export async function releaseEvents(
+  host: RedisStepHost,
+  op: string,
+  events: readonly TokenEvent[],
+): Promise<void> {
+  const groups = new Groups(host.split);
+  for (const event of events) {
+    const z = host.key("ez", event.beneficiaryId);
+    const group = groups.of(z);
+    group.keys.push(z, host.key("eh", event.beneficiaryId));
+    group.args.push(event.id);
   }
-  const revokedText = JSON.stringify({ ...input.revokedEvent, tokenId: MARK });
-  const at = revokedText.lastIndexOf(MARK_JSON);
-  const fields = tokenFields(token);
-  const keys = [tk, sk];
-  if (checkFailures) keys.push(fk);
-  if (ck !== undefined) keys.push(ck);
-  const eventArgs: string[] = [];
-  if (eventsHere) {
-    const owner = input.revokedEvent.beneficiaryId;
-    keys.push(host.key("ez", owner), host.key("eh", owner));
-    for (const event of input.issuedEvents) {
-      keys.push(host.key("ez", event.beneficiaryId), host.key("eh", event.beneficiaryId));
-      eventArgs.push(event.id, String(event.atMs), JSON.stringify(event));
-    }
-  }
-  const ttlMs = Math.max(1, Math.ceil(token.expiresAtMs - token.issuedAtMs + host.tokenRetentionMs));
-  const reply = await host.eval("issueStep", SCRIPTS.issue, keys, [
-    checkFailures ? "1" : "0",
-    ck === undefined ? "0" : "1",
-    String(nowMs),
-    String(failures.max),
-    String(cooldown?.max ?? 0),
-    String(cooldown?.windowMs ?? 0),
-    String(sends.max),
-    String(sends.windowMs),
-    String(ttlMs),
-    String(host.maxEvents),
-    String(host.eventRetentionMs),
-    eventsHere ? "1" : "0",
-    revokedText.slice(0, at),
-    revokedText.slice(at + MARK_JSON.length),
-    input.revokedEvent.id,
-    String(input.revokedEvent.atMs),
-    String(fields.length),
-    ...fields,
-    ...eventArgs,
-  ]);
-  if (!Array.isArray(reply)) throw fail("issueStep");
-  const outcome = String(reply[0]);
-  if (outcome === "locked_out" || outcome === "cooldown" || outcome === "sends_per_guide") {
-    return { outcome, resetAtMs: Number(reply[1]) };
-  }
-  if (outcome !== "saved") throw fail("issueStep");
-  const superseded = reply[1] === null || reply[1] === undefined ? [] : [String(reply[1])];
-  const events = [...revokedEvents(input, superseded), ...input.issuedEvents];
-  if (!eventsHere) await appendEvents(host, "issueStep", events, nowMs);
-  return { outcome: "saved", superseded, events };
+  await Promise.all(groups.all().map((g) => host.eval(op, SCRIPTS.unappend, g.keys, g.args)));
 }
 
 /** `verifyStep`: one script on a standalone server; on a cluster see the module. */
@@ -207,7 +161,7 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
   const reply = await host.eval(
     "verifyStep",
     SCRIPTS.verify,
-    one ? [tk, host.owned("c", input.providerFailures.key)] : [tk],
+    one ? [tk, host.ownedShared(input.providerFailures.key)] : [tk],
     [
       providerId,
       input.candidateHash,

@@ -52,6 +52,11 @@ export function tokenFields(token: NewToken): string[] {
     String(token.maxAttempts),
     "b",
     tagOf(token.beneficiaryId),
+    // the pieces of a verification's event JSON that come from the token (see the verify script)
+    "j",
+    `,"beneficiaryId":${JSON.stringify(token.beneficiaryId)},"guideId":${JSON.stringify(token.guideId)}`,
+    "k",
+    `,"tokenId":${JSON.stringify(token.tokenId)},"channel":${JSON.stringify(token.channel)}`,
   ];
 }
 

@@ -8,11 +8,12 @@
  * base64url-encoded inside the tag, so quotes, colons, braces and unicode in ids cannot break out of it.
  *
  * The store also has the four intent-level steps of the port (`issueStep`, `verifyStep`, `appVerifyBegin`,
- * `appVerifyFinish`), each atomic with its events. Round trips, counted on the driver:
+ * `appVerifyFinish`), each atomic with its events. Sequential round trips, counted on the driver (commands sent
+ * side by side count once; the commands in brackets where they differ):
  *
  * | call of the service                      | before (composed) | standalone | Cluster |
  * | ---------------------------------------- | ----------------- | ---------- | ------- |
- * | `issue`, until the first delivery try    | 8                 | 1          | 3       |
+ * | `issue`, until the first delivery try    | 6 (8)             | 1          | 2 (4)   |
  * | `verify`: ok, consumed, expired, …       | 2                 | 1          | 2       |
  * | `verify`: mismatch                       | 3                 | 1          | 2       |
  * | `verify`: wrong_provider                 | 3                 | 1          | 3       |
@@ -20,9 +21,10 @@
  *
  * On a standalone server one script does all of a step: the verify script finds the beneficiary's failures
  * and event keys from the token (field `b`, its beneficiary's tag, written at save time). On a Cluster a
- * script reaches one slot: an issue reads the beneficiary's lockout (its slot), takes the guide's limits and
- * saves (the guide's slot: its token, cooldown and sends), then appends the events (the beneficiary's slot;
- * a guardian's copy goes to the guardian's, side by side); a verify runs the attempt (the guide's slot), then
+ * script reaches one slot: an issue reads the beneficiary's lockout (its slot) beside the guide's limits and
+ * live token (the guide's slot), then saves on the condition that the save supersedes that token, beside the
+ * events built from it (the beneficiary's slot; a guardian's copy in the guardian's), which are taken back
+ * when the save does not happen (see `_redis-issue.ts`); a verify runs the attempt (the guide's slot), then
  * the failure hit and the events (the beneficiary's slot), and a `wrong_provider` also hits the provider's
  * counter (its own slot) in between. Each script is atomic; across slots, a connection lost between two
  * scripts leaves the first one's change without the second's (the token is consumed or counted, its event
@@ -70,6 +72,7 @@ import type {
   VerifyStepInput,
   VerifyStepResult,
 } from "../ports/store-steps.js";
+import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
 import { SCRIPTS, type Script } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
@@ -173,6 +176,8 @@ export interface RedisTokenStoreOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** The most counter keys shared by many calls (a provider's) whose Redis names a store keeps ready. */
+const SHARED_KEYS_MAX = 256;
 const PREFIX_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 type Kind = "t" | "s" | "ez" | "eh";
@@ -205,7 +210,8 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  *   (TOTP step claims); TTL until it expires;
  * - `<prefix>:s:{<beneficiaryId>}`: hash, the encrypted app secret (no TTL);
  * - `<prefix>:ez:{<beneficiaryId>}` and `<prefix>:eh:{<beneficiaryId>}`: the event log, a sorted set of
- *   sequence numbers scored by `atMs` and a hash of the events' JSON; bounded by count and retention.
+ *   sequence numbers scored by `atMs` and a hash of the events' JSON (with the last sequence number and the
+ *   newest and oldest `atMs`, so an append reads and trims in few commands); bounded by count and retention.
  *
  * Expired records disappear through their TTL; {@link RedisTokenStore.purge} also removes, by `SCAN` on every
  * master of a cluster, what is past its time at a given `nowMs` (the one operation that takes more than one
@@ -234,7 +240,9 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       | Partial<IoRedisClusterLike & NodeRedisLikeClient & Omit<NodeRedisClusterLike, "sendCommand">>
       | undefined;
     let split = false;
-    const ioSend = (c: IoRedisLikeClient) => (args: string[]) => c.call(args[0]!, ...args.slice(1));
+    // `call(command, ...args)` with the array as it is (no slice or spread: this runs on every command)
+    const ioSend = (c: IoRedisLikeClient) => (args: string[]) =>
+      Reflect.apply(c.call, c, args) as Promise<unknown>;
     if (client && typeof client.call === "function") {
       // ioredis (server or Cluster): the driver finds the keys of each command, EVALSHA included
       this.#send = ioSend(client as IoRedisLikeClient);
@@ -273,6 +281,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
     this.#eventRetentionMs = positiveInt(options.eventRetentionMs, 365 * DAY_MS, "eventRetentionMs");
     this.#maxEvents = positiveInt(options.maxEventsPerBeneficiary, 1000, "maxEventsPerBeneficiary");
     this.#tokenRetentionMs = positiveInt(options.tokenRetentionMs, DAY_MS, "tokenRetentionMs", true);
+    const sharedKeys = new Map<string, string>();
     this.#steps = {
       split,
       prefix,
@@ -282,13 +291,22 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       eval: (op, s, keys, args) => this.#eval(op, s, keys, args),
       key: (kind, id) => this.#key(kind, id),
       owned: (kind, key) => ownedKey(prefix, kind, key),
+      ownedShared: (key) => {
+        let owned = sharedKeys.get(key);
+        if (owned === undefined) {
+          if (sharedKeys.size >= SHARED_KEYS_MAX) sharedKeys.clear();
+          owned = ownedKey(prefix, "c", key);
+          sharedKeys.set(key, owned);
+        }
+        return owned;
+      },
       store: this,
     };
   }
 
   /** The limits of an issue, the save that supersedes and the issue's events (see the round trips above). */
   issueStep(input: IssueStepInput): Promise<IssueStepResult> {
-    return steps.issueStep(this.#steps, input);
+    return issueStep(this.#steps, input);
   }
 
   /** The attempt, the failure counters, the lock and the events of a verification (see the round trips above). */
@@ -320,16 +338,19 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   #eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+    const command = ["EVALSHA", s.sha, String(keys.length), ...keys, ...args];
     let first: Promise<unknown>;
     try {
-      first = this.#send(["EVALSHA", s.sha, ...tail], keys[0]);
+      first = this.#send(command, keys[0]);
     } catch (error) {
       return Promise.reject(fail(op, error));
     }
     return first.catch((error: unknown) => {
       if (!isNoScript(error)) throw fail(op, error);
-      return this.#send(["EVAL", s.source, ...tail], keys[0]).catch((again: unknown) => {
+      const retry = command.slice();
+      retry[0] = "EVAL";
+      retry[1] = s.source;
+      return this.#send(retry, keys[0]).catch((again: unknown) => {
         throw fail(op, again);
       });
     });

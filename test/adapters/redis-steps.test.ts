@@ -48,10 +48,29 @@ const DAY = 86_400_000;
 
 type NodeSend = (args: string[]) => Promise<unknown>;
 
+/**
+ * The sequential round trips among the commands a client is handed: a command that starts while none is in
+ * flight starts a new one; commands sent side by side count once.
+ */
+class Trips {
+  n = 0;
+  #inFlight = 0;
+
+  track<T>(reply: Promise<T>): Promise<T> {
+    if (this.#inFlight++ === 0) this.n++;
+    const end = () => {
+      this.#inFlight--;
+    };
+    reply.then(end, end);
+    return reply;
+  }
+}
+
 /** A client whose every command is counted, the masters to inspect, and a routed raw command. */
 interface Deployment {
   readonly client: RedisClientLike;
   readonly calls: string[][];
+  readonly trips: Trips;
   /** One raw command routed by `key`. */
   send(args: string[], key: string): Promise<unknown>;
   masters(): Promise<NodeSend[]>;
@@ -61,15 +80,17 @@ interface Deployment {
 async function ioredisStandalone(): Promise<Deployment> {
   const raw = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const calls: string[][] = [];
+  const trips = new Trips();
   const send: NodeSend = (a) => raw.call(a[0]!, ...a.slice(1));
   return {
     client: {
       call: (command: string, ...args: string[]) => {
         calls.push([command, ...args]);
-        return raw.call(command, ...args);
+        return trips.track(raw.call(command, ...args));
       },
     },
     calls,
+    trips,
     send,
     masters: async () => [send],
     close: async () => raw.disconnect(),
@@ -80,15 +101,17 @@ async function nodeRedisStandalone(): Promise<Deployment> {
   const raw = createClient({ url: REDIS_URL });
   await raw.connect();
   const calls: string[][] = [];
+  const trips = new Trips();
   const send: NodeSend = (a) => raw.sendCommand(a);
   return {
     client: {
       sendCommand: (args: string[]) => {
         calls.push(args);
-        return raw.sendCommand(args);
+        return trips.track(raw.sendCommand(args));
       },
     },
     calls,
+    trips,
     send,
     masters: async () => [send],
     close: async () => {
@@ -101,17 +124,19 @@ function onCluster(open: () => Promise<ClusterClient>): () => Promise<Deployment
   return async () => {
     const cluster = await open();
     const calls: string[][] = [];
+    const trips = new Trips();
     const c = cluster.client;
     if ("nodes" in c) {
       return {
         client: {
           call: (command: string, ...args: string[]) => {
             calls.push([command, ...args]);
-            return c.call(command, ...args);
+            return trips.track(c.call(command, ...args));
           },
           nodes: (role: "master") => c.nodes(role),
         },
         calls,
+        trips,
         send: (a) => c.call(a[0]!, ...a.slice(1)),
         masters: () => cluster.masters(),
         close: () => cluster.close(),
@@ -121,7 +146,7 @@ function onCluster(open: () => Promise<ClusterClient>): () => Promise<Deployment
       client: {
         sendCommand: (key: string | undefined, readonly: boolean | undefined, args: string[]) => {
           calls.push(args);
-          return c.sendCommand(key, readonly, args);
+          return trips.track(c.sendCommand(key, readonly, args));
         },
         get masters() {
           return c.masters;
@@ -129,6 +154,7 @@ function onCluster(open: () => Promise<ClusterClient>): () => Promise<Deployment
         nodeClient: (node: never) => c.nodeClient(node),
       },
       calls,
+      trips,
       send: (a, key) => c.sendCommand(key, false, a),
       masters: () => cluster.masters(),
       close: () => cluster.close(),
@@ -144,8 +170,13 @@ async function dump(masters: NodeSend[], prefix: string): Promise<Record<string,
     const send = masters[i]!;
     for (const key of keys) {
       const type = String(await send(["TYPE", key]));
-      if (type === "hash") out[key] = await send(["HGETALL", key]);
-      else if (type === "zset") out[key] = await send(["ZRANGE", key, "0", "-1", "WITHSCORES"]);
+      if (type === "hash") {
+        // a hash's field order is not part of its state (a large one is a hash table, reordered by rehashing)
+        const flat = (await send(["HGETALL", key])) as string[];
+        const pairs: [string, string][] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+        out[key] = Object.fromEntries(pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      } else if (type === "zset") out[key] = await send(["ZRANGE", key, "0", "-1", "WITHSCORES"]);
       else out[key] = await send(["GET", key]);
     }
   }
@@ -433,10 +464,12 @@ for (const deployment of deployments) {
       const { store } = open("trips");
       const clock = new FakeClock(T0);
       const outbox = new OutboxNotifier();
-      let beforeSend = -1;
+      let beforeSend = "";
+      // commands handed to the driver, then the sequential round trips among them
+      const counted = () => `${d.calls.length} (${d.trips.n})`;
       const notifier: Notifier = {
         send: (message) => {
-          beforeSend = d.calls.length;
+          beforeSend = counted();
           return outbox.send(message);
         },
       };
@@ -449,17 +482,19 @@ for (const deployment of deployments) {
       });
       const trips = async (run: () => Promise<unknown>) => {
         d.calls.length = 0;
+        d.trips.n = 0;
         await run();
-        return d.calls.length;
+        return counted();
       };
       const who = (n: number) => ({
         guide: { id: `guide-trips-${n}`, providerId: "prov-1" },
         beneficiary: adult(`ben-trips-${n}`),
       });
-      const measured: Record<string, number> = {};
+      const measured: Record<string, string> = {};
       for (let n = 0; n < 3; n++) {
         d.calls.length = 0;
-        beforeSend = -1;
+        d.trips.n = 0;
+        beforeSend = "";
         await tokens.issue(who(n));
         measured.issue = beforeSend;
         const code = outbox.last()!.code;
@@ -484,27 +519,28 @@ for (const deployment of deployments) {
       }
       expect(measured).toEqual(
         deployment.cluster
-          ? // lockout read (beneficiary's slot), limits + save (guide's), events (beneficiary's);
-            // verify: the guide's slot then the beneficiary's; wrong_provider also the provider's counter
+          ? // issue: the lockout read (beneficiary's slot) beside the guide's checks, then the save beside the
+            // events (beneficiary's slot); verify: the guide's slot then the beneficiary's; wrong_provider also
+            // the provider's counter
             {
-              issue: 3,
-              mismatch: 2,
-              wrong_provider: 3,
-              ok: 2,
-              consumed: 2,
-              app_mismatch: 2,
-              app_ok: 2,
-              app_replay: 2,
+              issue: "4 (2)",
+              mismatch: "2 (2)",
+              wrong_provider: "3 (3)",
+              ok: "2 (2)",
+              consumed: "2 (2)",
+              app_mismatch: "2 (2)",
+              app_ok: "2 (2)",
+              app_replay: "2 (2)",
             }
           : {
-              issue: 1,
-              mismatch: 1,
-              wrong_provider: 1,
-              ok: 1,
-              consumed: 1,
-              app_mismatch: 2,
-              app_ok: 2,
-              app_replay: 2,
+              issue: "1 (1)",
+              mismatch: "1 (1)",
+              wrong_provider: "1 (1)",
+              ok: "1 (1)",
+              consumed: "1 (1)",
+              app_mismatch: "2 (2)",
+              app_ok: "2 (2)",
+              app_replay: "2 (2)",
             },
       );
     });
@@ -600,46 +636,56 @@ for (const deployment of deployments) {
       expect(JSON.stringify(a)).toContain('"outcome":"locked_out"');
     });
 
-    it("the events a verify step builds in Lua read back exactly as verifyStepEvents makes them", async () => {
-      const { prefix, store } = open("exact");
-      const ben = 'b "q" \\ / ção {t}';
-      const guide = 'g\u00e9 "x" / y';
-      const provider = "p \\ z";
-      await store.save({
-        tokenId: 'tok "1" /',
-        guideId: guide,
-        providerId: provider,
-        beneficiaryId: ben,
-        codeHash: "h1:ok",
-        issuedAtMs: T0,
-        expiresAtMs: T0 + 10 * MIN,
-        maxAttempts: 2,
-        channel: "whatsapp",
-      });
-      const input = (candidateHash: string, providerId: string, i: number) => ({
-        guideId: guide,
-        providerId,
-        candidateHash,
-        nowMs: T0 + 123_457 + i,
-        failureWindowMs: DAY,
-        providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
-        eventIds: [`e "${i}"`, `l/${i}`] as const,
-      });
-      const a = await store.verifyStep(input("h1:bad", provider, 1));
-      const b = await store.verifyStep(input("h1:ok", 'other "p"', 2));
-      const c = await store.verifyStep(input("h1:ok", provider, 3));
-      const events = [...a.events, ...b.events, ...c.events];
-      expect(events.map((e) => [e.type, e.reason, e.attemptsLeft, e.providerFailures])).toEqual([
-        ["token.rejected", "mismatch", 1, undefined],
-        ["token.rejected", "wrong_provider", 0, 1],
-        ["token.locked", "wrong_provider", undefined, undefined],
-        ["token.rejected", "locked", undefined, undefined],
-      ]);
-      expect(await rawEvents(d, prefix, ben)).toEqual(events.map((e) => JSON.stringify(e)));
-      expect((await store.listEvents(ben, { limit: 10 })).reverse()).toEqual(events);
-      expect(events[0]!.atMs).toBe(T0 + 123_458);
-      expect((await store.peek(rateLimitKeys.failures(ben), T0 + MIN)).count).toBe(1);
-    });
+    it.each([
+      ["a token saved now", false],
+      ["a token saved before the event pieces (no 'j', 'k': read out of 'd')", true],
+    ])(
+      "the events a verify step builds in Lua read back exactly as verifyStepEvents makes them: %s",
+      async (_, older) => {
+        const { prefix, store } = open("exact");
+        const ben = 'b "q" \\ / ção {t}';
+        const guide = 'g\u00e9 "x" / y';
+        const provider = "p \\ z";
+        await store.save({
+          tokenId: 'tok "1" /',
+          guideId: guide,
+          providerId: provider,
+          beneficiaryId: ben,
+          codeHash: "h1:ok",
+          issuedAtMs: T0,
+          expiresAtMs: T0 + 10 * MIN,
+          maxAttempts: 2,
+          channel: "whatsapp",
+        });
+        if (older) {
+          const t = `${prefix}:t:{${tagOf(guide)}}`;
+          expect(await d.send(["HDEL", t, "j", "k"], t)).toBe(2);
+        }
+        const input = (candidateHash: string, providerId: string, i: number) => ({
+          guideId: guide,
+          providerId,
+          candidateHash,
+          nowMs: T0 + 123_457 + i,
+          failureWindowMs: DAY,
+          providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
+          eventIds: [`e "${i}"`, `l/${i}`] as const,
+        });
+        const a = await store.verifyStep(input("h1:bad", provider, 1));
+        const b = await store.verifyStep(input("h1:ok", 'other "p"', 2));
+        const c = await store.verifyStep(input("h1:ok", provider, 3));
+        const events = [...a.events, ...b.events, ...c.events];
+        expect(events.map((e) => [e.type, e.reason, e.attemptsLeft, e.providerFailures])).toEqual([
+          ["token.rejected", "mismatch", 1, undefined],
+          ["token.rejected", "wrong_provider", 0, 1],
+          ["token.locked", "wrong_provider", undefined, undefined],
+          ["token.rejected", "locked", undefined, undefined],
+        ]);
+        expect(await rawEvents(d, prefix, ben)).toEqual(events.map((e) => JSON.stringify(e)));
+        expect((await store.listEvents(ben, { limit: 10 })).reverse()).toEqual(events);
+        expect(events[0]!.atMs).toBe(T0 + 123_458);
+        expect((await store.peek(rateLimitKeys.failures(ben), T0 + MIN)).count).toBe(1);
+      },
+    );
 
     it("the event cap and the retention apply to a step's events as to appendEvent's", async () => {
       const stepped = open("cap", { maxEventsPerBeneficiary: 2 });
@@ -677,7 +723,8 @@ for (const deployment of deployments) {
       expect(a).toEqual(await run(withoutSteps(composed.store)));
       expect((a[4] as TokenEvent[]).map((e) => e.id)).toEqual(["c3", "c2"]);
       const hash = `${stepped.prefix}:eh:{${tagOf("cap-b")}}`;
-      expect(Number(await d.send(["HLEN", hash], hash))).toBe(1 + 2 * 3);
+      // '#seq', '#max', '#min' + 2 events × 3 fields
+      expect(Number(await d.send(["HLEN", hash], hash))).toBe(3 + 2 * 3);
       expect(Number(await d.send(["PTTL", hash], hash))).toBeGreaterThan(364 * DAY);
     });
 
@@ -761,6 +808,74 @@ for (const deployment of deployments) {
         resetAtMs: T0 + 3 * MIN + DAY,
       });
       expect(await dump(masters, prefix)).toEqual(locked);
+    });
+
+    it("concurrent issues of one guide: each save supersedes the token before it, the log holds their events only", async () => {
+      const { store } = open("racei");
+      const n = 8;
+      const input = (i: number, cooldown: boolean): IssueStepInput => ({
+        token: {
+          tokenId: `ri-${cooldown ? "c" : "n"}-${i}`,
+          guideId: cooldown ? "racei-gc" : "racei-g",
+          providerId: P,
+          beneficiaryId: cooldown ? "racei-bc" : "racei-b",
+          codeHash: `h1:ri-${i}`,
+          issuedAtMs: T0,
+          expiresAtMs: T0 + 10 * MIN,
+          maxAttempts: 5,
+          channel: "sms",
+        },
+        failures: { key: rateLimitKeys.failures(cooldown ? "racei-bc" : "racei-b"), max: 5, windowMs: DAY },
+        ...(cooldown ? { cooldown: { key: rateLimitKeys.cooldown("racei-gc"), max: 1, windowMs: MIN } } : {}),
+        sends: { key: rateLimitKeys.sends(cooldown ? "racei-gc" : "racei-g"), max: 100, windowMs: DAY },
+        revokedEvent: {
+          id: `rrv-${i}`,
+          atMs: T0,
+          beneficiaryId: cooldown ? "racei-bc" : "racei-b",
+          type: "token.revoked",
+          reason: "superseded",
+        },
+        issuedEvents: [
+          {
+            id: `ris-${i}`,
+            atMs: T0,
+            beneficiaryId: cooldown ? "racei-bc" : "racei-b",
+            type: "token.issued",
+            tokenId: `ri-${cooldown ? "c" : "n"}-${i}`,
+          },
+        ],
+      });
+      const ids = (events: readonly TokenEvent[]) => events.map((e) => e.id).sort();
+
+      // no cooldown: every issue saves, one after the other
+      const all = await Promise.all(Array.from({ length: n }, (_, i) => store.issueStep(input(i, false))));
+      const superseded: string[] = [];
+      const appended: TokenEvent[] = [];
+      for (const r of all) {
+        if (r.outcome !== "saved") throw new Error(`an issue was refused: ${r.outcome}`);
+        superseded.push(...r.superseded);
+        appended.push(...r.events);
+      }
+      const last = (await store.get("racei-g"))!.tokenId;
+      // a chain: every token but the last superseded exactly once, the first issue superseded nothing
+      expect(new Set(superseded).size).toBe(n - 1);
+      expect(superseded).not.toContain(last);
+      const log = await store.listEvents("racei-b", { limit: 100 });
+      expect(ids(log)).toEqual(ids(appended));
+      expect(
+        log
+          .filter((e) => e.type === "token.revoked")
+          .map((e) => e.tokenId)
+          .sort(),
+      ).toEqual([...superseded].sort());
+
+      // a cooldown: one issue saves; the refused ones leave no event behind
+      const cooled = await Promise.all(Array.from({ length: n }, (_, i) => store.issueStep(input(i, true))));
+      const saved = cooled.filter((r) => r.outcome === "saved");
+      expect(saved.length).toBe(1);
+      expect(cooled.filter((r) => r.outcome === "cooldown").length).toBe(n - 1);
+      const cooledLog = await store.listEvents("racei-bc", { limit: 100 });
+      expect(ids(cooledLog)).toEqual(ids(saved[0]!.outcome === "saved" ? saved[0]!.events : []));
     });
 
     it("keeps working after SCRIPT FLUSH (NOSCRIPT: EVAL once, then EVALSHA again)", async () => {

@@ -202,6 +202,42 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect(claim).toBeLessThanOrEqual(30_000);
     });
 
+    it("the event log's TTL follows its newest event, also for a log written before '#max' and late events", async () => {
+      const ttls = async (beneficiaryId: string) => {
+        const z = `${prefix}:ez:{=${beneficiaryId}}`;
+        const h = `${prefix}:eh:{=${beneficiaryId}}`;
+        return [Number(await send(["PTTL", z])), Number(await send(["PTTL", h]))];
+      };
+      const late = 600_000;
+      for (const older of [false, true]) {
+        const b = older ? "ttl-old-log" : "ttl-log";
+        await store.appendEvent({ id: `${b}-1`, type: "token.issued", atMs: T0 + late, beneficiaryId: b });
+        // a log as the scripts before '#max' and '#min' left it
+        if (older) await send(["HDEL", `${prefix}:eh:{=${b}}`, "#max", "#min"]);
+        // an event older than the newest: the log lives on for the newest one
+        await store.appendEvent({ id: `${b}-2`, type: "token.issued", atMs: T0, beneficiaryId: b });
+        for (const ttl of await ttls(b)) {
+          expect(ttl).toBeGreaterThan(RETENTION_MS + late - 5_000);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + late);
+        }
+        expect(await send(["HMGET", `${prefix}:eh:{=${b}}`, "#max", "#min"])).toEqual([
+          String(T0 + late),
+          String(T0),
+        ]);
+        expect((await store.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([`${b}-1`, `${b}-2`]);
+        // the retention still trims an older log: its oldest event is read from the set
+        if (older) await send(["HDEL", `${prefix}:eh:{=${b}}`, "#max", "#min"]);
+        await store.appendEvent({
+          id: `${b}-3`,
+          type: "token.issued",
+          atMs: T0 + RETENTION_MS + 1,
+          beneficiaryId: b,
+        });
+        expect((await store.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([`${b}-3`, `${b}-1`]);
+        expect(await send(["HGET", `${prefix}:eh:{=${b}}`, "#min"])).toBe(String(T0 + late));
+      }
+    });
+
     it("the event log is bounded by count and by retention, and its keys expire", async () => {
       for (let i = 0; i < 5; i++)
         await store.appendEvent({ id: `cap-${i}`, type: "token.issued", atMs: T0 + i, beneficiaryId: "cap" });
@@ -232,8 +268,12 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual(["later", "late"]);
       const hashKey = (await allKeys()).find((k) => k.endsWith(":eh:{=cap}"));
       expect(hashKey).toBeDefined();
-      // no orphaned entries left in the hash: seq + 2 events × 3 fields
-      expect(Number(await send(["HLEN", hashKey!]))).toBe(1 + 2 * 3);
+      // no orphaned entries left in the hash: '#seq', '#max', '#min' + 2 events × 3 fields
+      expect(Number(await send(["HLEN", hashKey!]))).toBe(3 + 2 * 3);
+      expect(await send(["HMGET", hashKey!, "#max", "#min"])).toEqual([
+        String(T0 + RETENTION_MS + 10),
+        String(T0 + RETENTION_MS + 3),
+      ]);
       expect(Number(await send(["PTTL", hashKey!]))).toBeGreaterThan(RETENTION_MS - 5_000);
     });
 
