@@ -1,7 +1,8 @@
 /**
  * The intent-level steps of the PostgreSQL token store as PL/pgSQL functions (internal), created by the schema
- * migration (version 3). Each step is one `SELECT` of one function: one round trip, and one transaction, so its
- * state change and its events commit together or not at all. The events are stored exactly as `appendEvent`
+ * migration (version 3; version 4 replaced them with cheaper bodies of the same signatures: the counter hits and
+ * event inserts inline, no `RETURN QUERY`). Each step is one `SELECT` of one function: one round trip, and one
+ * transaction, so its state change and its events commit together or not at all. The events are stored exactly as `appendEvent`
  * stores them: `body` is the event's `JSON.stringify` text (built in SQL, key for key, for the verify step,
  * whose token only the database knows), with `beneficiary_id`, `event_id` and `at_ms` beside it.
  */
@@ -14,6 +15,23 @@ function dollarTag(text: string): string {
   return tag;
 }
 
+/** The insert of events given as a JSON array of their JSON texts (`bodies`), in order (no `;`). */
+function appendBodies(s: string, bodies: string): string {
+  return `INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  SELECT e.j->>'beneficiaryId', e.j->>'id', (e.j->>'atMs')::bigint, e.body
+  FROM (SELECT b.body, b.body::json AS j, b.n
+    FROM json_array_elements_text(${bodies}) WITH ORDINALITY AS b(body, n)) AS e
+  ORDER BY e.n`;
+}
+
+/** The characters `ht_key_part` (and the library's `keyPart`) leave as they are. */
+const UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-";
+
+/** `ht_key_part(id)` of an expression, without the call when the id has only unreserved characters. */
+function keyPartOf(s: string, id: string): string {
+  return `CASE WHEN ltrim(${id}, '${UNRESERVED}') = '' THEN ${id} ELSE ${s}.ht_key_part(${id}) END`;
+}
+
 /**
  * The `CREATE OR REPLACE FUNCTION`s of the steps, for the quoted schema `s`. Every function references its
  * tables schema-qualified, so it does not depend on the caller's `search_path`.
@@ -21,6 +39,7 @@ function dollarTag(text: string): string {
 export function postgresStepsSql(s: string): string {
   const q = dollarTag(s);
   const json = (expr: string) => `to_json((${expr})::text)::text`;
+  const keyPart = (id: string) => keyPartOf(s, id);
   return `-- Version 3: the intent-level steps, one function call each (one round trip, one transaction).
 -- ht_key_part(id): the percent-encoding of an id as one part of a counter key, as the library's rateLimitKeys do.
 CREATE OR REPLACE FUNCTION ${s}.ht_key_part(id text) RETURNS text
@@ -30,7 +49,7 @@ DECLARE
   r text := '';
   c integer;
 BEGIN
-  IF ltrim(id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-') = '' THEN
+  IF ltrim(id, '${UNRESERVED}') = '' THEN
     RETURN id; -- only unreserved characters: unchanged (and no byte loop)
   END IF;
   FOR i IN 0 .. length(b) - 1 LOOP
@@ -63,14 +82,11 @@ END ${q};
 CREATE OR REPLACE FUNCTION ${s}.ht_append(p_bodies json) RETURNS void
 LANGUAGE plpgsql AS ${q}
 BEGIN
-  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-  SELECT e.j->>'beneficiaryId', e.j->>'id', (e.j->>'atMs')::bigint, e.body
-  FROM (SELECT b.body, b.body::json AS j, b.n
-    FROM json_array_elements_text(p_bodies) WITH ORDINALITY AS b(body, n)) AS e
-  ORDER BY e.n;
+  ${appendBodies(s, "p_bodies")};
 END ${q};
 
--- ht_issue_step: the limits (a refusal changes nothing), the save that supersedes, the issue's events.
+-- ht_issue_step: the limits (a refusal changes nothing), the save that supersedes, the issue's events. Version 4:
+-- the counter hits and the event inserts inline (no nested function call), the result row by RETURN NEXT.
 CREATE OR REPLACE FUNCTION ${s}.ht_issue_step(
   p_token_id text, p_guide text, p_provider text, p_beneficiary text, p_hash text, p_issued bigint,
   p_expires bigint, p_max_attempts integer, p_channel text,
@@ -84,47 +100,54 @@ DECLARE
   v_count bigint;
   v_reset bigint;
   v_refusal text;
-  v_superseded text;
 BEGIN
   SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
     WHERE c.key = p_failures_key AND c.reset_at_ms > p_issued;
   IF COALESCE(v_count, 0) >= p_failures_max THEN
-    RETURN QUERY SELECT 'locked_out'::text, COALESCE(v_reset, 0), NULL::text;
+    r_outcome := 'locked_out';
+    r_reset_at_ms := COALESCE(v_reset, 0);
+    RETURN NEXT;
     RETURN;
   END IF;
   IF p_cooldown_key IS NOT NULL THEN
     SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
       WHERE c.key = p_cooldown_key AND c.reset_at_ms > p_issued;
     IF COALESCE(v_count, 0) >= p_cooldown_max THEN
-      RETURN QUERY SELECT 'cooldown'::text, COALESCE(v_reset, 0), NULL::text;
+      r_outcome := 'cooldown';
+      r_reset_at_ms := COALESCE(v_reset, 0);
+      RETURN NEXT;
       RETURN;
     END IF;
   END IF;
   SELECT c.count, c.reset_at_ms INTO v_count, v_reset FROM ${s}.counters AS c
     WHERE c.key = p_sends_key AND c.reset_at_ms > p_issued;
   IF COALESCE(v_count, 0) >= p_sends_max THEN
-    RETURN QUERY SELECT 'sends_per_guide'::text, COALESCE(v_reset, 0), NULL::text;
+    r_outcome := 'sends_per_guide';
+    r_reset_at_ms := COALESCE(v_reset, 0);
+    RETURN NEXT;
     RETURN;
   END IF;
   -- A concurrent issue may have taken the last unit since the reads: its hit then refuses this one, and the
   -- subtransaction gives back every hit this step took, so a refused step changes nothing.
   BEGIN
     IF p_cooldown_key IS NOT NULL THEN
-      SELECT h.r_count, h.r_reset_at_ms INTO v_count, v_reset
-        FROM ${s}.ht_hit(p_cooldown_key, p_cooldown_window, p_issued) AS h;
+      ${counterHit(s, "p_cooldown_key", "p_cooldown_window", "p_issued")}
+      INTO v_count, v_reset;
       IF v_count > p_cooldown_max THEN
         v_refusal := 'cooldown';
         RAISE EXCEPTION 'refused' USING ERRCODE = 'HT429';
       END IF;
     END IF;
-    SELECT h.r_count, h.r_reset_at_ms INTO v_count, v_reset
-      FROM ${s}.ht_hit(p_sends_key, p_sends_window, p_issued) AS h;
+    ${counterHit(s, "p_sends_key", "p_sends_window", "p_issued")}
+    INTO v_count, v_reset;
     IF v_count > p_sends_max THEN
       v_refusal := 'sends_per_guide';
       RAISE EXCEPTION 'refused' USING ERRCODE = 'HT429';
     END IF;
   EXCEPTION WHEN SQLSTATE 'HT429' THEN
-    RETURN QUERY SELECT v_refusal, v_reset, NULL::text;
+    r_outcome := v_refusal;
+    r_reset_at_ms := v_reset;
+    RETURN NEXT;
     RETURN;
   END;
   ${saveUpsert(s, [
@@ -138,15 +161,18 @@ BEGIN
     "p_max_attempts",
     "p_channel",
   ])}
-  INTO v_superseded;
-  IF v_superseded IS NOT NULL THEN
-    PERFORM ${s}.ht_append(json_build_array(p_revoked_head || ${json("v_superseded")} || '}'));
+  INTO r_superseded;
+  IF r_superseded IS NOT NULL THEN
+    ${appendBodies(s, `json_build_array(p_revoked_head || ${json("r_superseded")} || '}')`)};
   END IF;
-  PERFORM ${s}.ht_append(p_events);
-  RETURN QUERY SELECT 'saved'::text, NULL::bigint, v_superseded;
+  ${appendBodies(s, "p_events")};
+  r_outcome := 'saved';
+  RETURN NEXT;
 END ${q};
 
--- ht_verify_step: the attempt, the failure counters, the lock and the verification's events.
+-- ht_verify_step (version 4): the attempt, the failure counter, the lock and the verification's events. Every
+-- write is inline (no nested function call, and ht_key_part only for an id with a reserved character), the result
+-- row goes out with RETURN NEXT (no RETURN QUERY), and each outcome takes the shortest way through.
 CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(
   p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
   p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
@@ -155,53 +181,48 @@ RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiar
   r_channel text, r_provider_failures bigint)
 LANGUAGE plpgsql AS ${q}
 DECLARE
-  tok ${s}.tokens%ROWTYPE;
-  v_outcome text;
   v_left integer;
-  v_provider_failures bigint;
+  v_count bigint;
+  v_reset bigint;
   v_base text;
-  v_body text;
-  v_locked text;
 BEGIN
   ${attemptUpdate(s, { guide: "p_guide", provider: "p_provider", hash: "p_hash", now: "p_now" })}
-  RETURNING t.* INTO tok;
+  RETURNING t.last_outcome, t.token_id, t.provider_id, t.beneficiary_id, t.code_hash, t.issued_at_ms,
+    t.expires_at_ms, t.max_attempts, t.attempts, t.status, t.channel
+  INTO r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms,
+    r_max_attempts, r_attempts, r_status, r_channel;
   IF NOT FOUND THEN
     RETURN;
   END IF;
-  v_outcome := tok.last_outcome;
-  v_left := GREATEST(0, tok.max_attempts - tok.attempts);
-  IF v_outcome = 'mismatch' THEN
-    PERFORM ${s}.ht_hit('rl:bf:' || ${s}.ht_key_part(tok.beneficiary_id), p_failure_window, p_now);
-  ELSIF v_outcome = 'wrong_provider' THEN
-    SELECT h.r_count INTO v_provider_failures FROM ${s}.ht_hit(p_provider_key, p_provider_window, p_now) AS h;
-  END IF;
   -- The fields of verifyStepEvents, in its key order, after the id.
-  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("tok.beneficiary_id")}
+  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("r_beneficiary_id")}
     || ',"guideId":' || ${json("p_guide")} || ',"providerId":' || ${json("p_provider")}
-    || ',"tokenId":' || ${json("tok.token_id")} || ',"channel":' || ${json("tok.channel")};
-  IF v_outcome = 'ok' THEN
-    v_body := '{"id":' || ${json("p_event_id")} || v_base || ',"type":"token.verified"}';
-  ELSIF v_outcome IN ('mismatch', 'wrong_provider') THEN
-    v_body := '{"id":' || ${json("p_event_id")} || v_base
-      || ',"type":"token.rejected","reason":"' || v_outcome || '","attemptsLeft":' || v_left
-      || COALESCE(',"providerFailures":' || v_provider_failures, '') || '}';
-    IF v_left = 0 THEN
-      v_locked := '{"id":' || ${json("p_locked_event_id")} || v_base
-        || ',"type":"token.locked","reason":"' || v_outcome || '"}';
-    END IF;
+    || ',"tokenId":' || ${json("r_token_id")} || ',"channel":' || ${json("r_channel")};
+  IF r_outcome = 'mismatch' THEN
+    ${counterHit(s, `'rl:bf:' || ${keyPart("r_beneficiary_id")}`, "p_failure_window", "p_now")}
+    INTO v_count, v_reset;
+  ELSIF r_outcome = 'wrong_provider' THEN
+    ${counterHit(s, "p_provider_key", "p_provider_window", "p_now")}
+    INTO r_provider_failures, v_reset;
   ELSE
-    v_body := '{"id":' || ${json("p_event_id")} || v_base
-      || ',"type":"token.rejected","reason":"' || v_outcome || '"}';
-  END IF;
-  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-  VALUES (tok.beneficiary_id, p_event_id, p_now, v_body);
-  IF v_locked IS NOT NULL THEN
     INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-    VALUES (tok.beneficiary_id, p_locked_event_id, p_now, v_locked);
+    VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
+      || CASE WHEN r_outcome = 'ok' THEN ',"type":"token.verified"}'
+        ELSE ',"type":"token.rejected","reason":"' || r_outcome || '"}' END);
+    RETURN NEXT;
+    RETURN;
   END IF;
-  RETURN QUERY SELECT v_outcome, tok.token_id, tok.provider_id, tok.beneficiary_id, tok.code_hash,
-    tok.issued_at_ms, tok.expires_at_ms, tok.max_attempts, tok.attempts, tok.status, tok.channel,
-    v_provider_failures;
+  v_left := GREATEST(0, r_max_attempts - r_attempts);
+  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
+    || ',"type":"token.rejected","reason":"' || r_outcome || '","attemptsLeft":' || v_left
+    || COALESCE(',"providerFailures":' || r_provider_failures, '') || '}');
+  IF v_left = 0 THEN
+    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+    VALUES (r_beneficiary_id, p_locked_event_id, p_now, '{"id":' || ${json("p_locked_event_id")} || v_base
+      || ',"type":"token.locked","reason":"' || r_outcome || '"}');
+  END IF;
+  RETURN NEXT;
 END ${q};
 
 -- ht_app_begin: the app-mode budget reservation, the guide's app attempts and the secret.
@@ -212,16 +233,19 @@ RETURNS TABLE (r_outcome text, r_attempts bigint, r_key_id text, r_ciphertext te
 LANGUAGE plpgsql AS ${q}
 DECLARE
   v_count bigint;
+  v_reset bigint;
   v_secret record;
 BEGIN
-  SELECT h.r_count INTO v_count FROM ${s}.ht_hit(p_failures_key, p_failures_window, p_now) AS h;
+  ${counterHit(s, "p_failures_key", "p_failures_window", "p_now")}
+  INTO v_count, v_reset;
   IF v_count > p_failures_max THEN
     PERFORM ${s}.ht_take_back(p_failures_key, p_now);
     PERFORM ${s}.ht_append(p_locked);
     RETURN QUERY SELECT 'locked'::text, NULL::bigint, NULL::text, NULL::text, NULL::bigint;
     RETURN;
   END IF;
-  SELECT h.r_count INTO v_count FROM ${s}.ht_hit(p_attempts_key, p_attempts_window, p_now) AS h;
+  ${counterHit(s, "p_attempts_key", "p_attempts_window", "p_now")}
+  INTO v_count, v_reset;
   IF v_count > p_attempts_max THEN
     PERFORM ${s}.ht_append(p_locked);
     PERFORM ${s}.ht_take_back(p_failures_key, p_now);

@@ -110,7 +110,7 @@ interface NamedQuery {
 }
 
 /** The schema version this release writes and reads. */
-export const POSTGRES_SCHEMA_VERSION = 3;
+export const POSTGRES_SCHEMA_VERSION = 4;
 
 const DEFAULT_SCHEMA = "health_token";
 
@@ -174,6 +174,11 @@ CREATE TABLE IF NOT EXISTS ${s}.counters (
   reset_at_ms bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS counters_reset_at_ms_idx ON ${s}.counters (reset_at_ms);
+-- Version 4: room on every page for the next version of a row, so that an attempt (attempts, status, last outcome)
+-- and a hit on a live window change no index and stay HOT updates. Pages written before keep their fill until
+-- rewritten.
+ALTER TABLE ${s}.tokens SET (fillfactor = 70);
+ALTER TABLE ${s}.counters SET (fillfactor = 70);
 
 CREATE TABLE IF NOT EXISTS ${s}.claims (
   key text PRIMARY KEY,

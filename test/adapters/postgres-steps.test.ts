@@ -4,6 +4,7 @@
  * composition of the fine-grained methods; atomic with their events when the connection is killed mid-step;
  * one `ok` of many concurrent correct verifications across pools. On a server and on PGlite.
  */
+import { readFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import fc from "fast-check";
 import * as OTPAuth from "otpauth";
@@ -226,6 +227,51 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
         const [row] = await db.rows(`SELECT ${quote(schema)}.ht_key_part(${sqlLiteral(id)}) AS k`);
         expect({ id, key: row?.k }).toEqual({ id, key: keyPart(id) });
       }
+    });
+
+    it("a schema at version 3 with data migrates to version 4: rows kept, pages with room, the steps on old rows", async () => {
+      const schema = uniqueName("stepsv3");
+      schemas.push(schema);
+      const v3 = readFileSync(new URL("../fixtures/postgres/schema-v3.sql", import.meta.url), "utf8");
+      const sql = v3.replaceAll('"health_token"', quote(schema));
+      await (db.pool.exec ? db.pool.exec(sql) : db.pool.query(sql));
+      const store = new PostgresTokenStore({ pool: db.pool, schema });
+      expect(await store.schemaVersion()).toBe(3);
+      const clock = new FakeClock(T0);
+      const outbox = new OutboxNotifier();
+      const tokens = service(store, outbox, clock);
+      await tokens.issue({ guide: { id: "g-v3", providerId: "prov-1" }, beneficiary: person(HOSTILE[0]!) });
+      const code = outbox.lastCodeForGuide("g-v3");
+      const wrong = code === "000000" ? "000001" : "000000";
+      expect(await tokens.verify({ guideId: "g-v3", providerId: "prov-1", code: wrong })).toMatchObject({
+        ok: false,
+      });
+      const before = await snapshot(db, schema);
+      await store.migrate();
+      expect(await store.schemaVersion()).toBe(4);
+      expect(await snapshot(db, schema)).toEqual(before);
+      const options = await db.rows(
+        `SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = ${sqlLiteral(schema)} AND c.relname IN ('tokens', 'counters') ORDER BY c.relname`,
+      );
+      expect(options).toEqual([
+        { relname: "counters", reloptions: ["fillfactor=70"] },
+        { relname: "tokens", reloptions: ["fillfactor=70"] },
+      ]);
+      // the version 4 functions on the rows version 3 wrote: a second failure, then the right code
+      expect(await tokens.verify({ guideId: "g-v3", providerId: "prov-1", code: wrong })).toMatchObject({
+        ok: false,
+      });
+      expect((await tokens.verify({ guideId: "g-v3", providerId: "prov-1", code })).ok).toBe(true);
+      const after = await snapshot(db, schema);
+      expect(after.tokens).toMatchObject([{ guide_id: "g-v3", status: "consumed", attempts: 2 }]);
+      expect(after.counters).toContainEqual(
+        expect.objectContaining({ key: `rl:bf:${keyPart(HOSTILE[0]!)}`, count: "2" }),
+      );
+      const types = after
+        .events!.slice(before.events!.length)
+        .map((e) => JSON.parse((e as { body: string }).body).type);
+      expect(types).toEqual(["token.rejected", "token.verified"]);
     });
 
     it("round trips: issue up to the first delivery try 1, verify 1, app begin and finish 1 each", async () => {
