@@ -39,7 +39,8 @@ describe("CodeDeriver", () => {
       const block = hmac(sha256, codeKey, message);
       const limit = 2 ** 32 - (2 ** 32 % 1_000_000);
       for (let at = 0; at + 4 <= 32; at += 4) {
-        const n = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+        const n =
+          ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
         if (n < limit) return String(n % 1_000_000).padStart(6, "0");
       }
       return undefined;
