@@ -90,9 +90,12 @@ export class MemoryEventLog {
   /** Every field without a column, or whose value its column cannot hold exactly. */
   #extra = new Map<number, Record<string, unknown>>();
   #free: number[] = [];
-  // Event id → slot: bucket heads, and per slot the next slot of its bucket (the newest append first).
+  // Event id → slot: bucket heads (a power of two, at least half the events held; rebuilt when it doubles), and
+  // per slot the next slot of its bucket (the newest append first). A compact id hashes by its 12 bytes.
   #bucket = new Int32Array(0);
   #nextInBucket = new Int32Array(0);
+  #held = 0;
+  #scratch = new Uint8Array(ID_BYTES);
   // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
   #chainOf = new Map<unknown, number>();
   #head = new Int32Array(0);
@@ -219,7 +222,7 @@ export class MemoryEventLog {
     this.#meta[slot] = meta;
     if (extra !== undefined) this.#extra.set(slot, extra);
     this.#link(slot, event.beneficiaryId, at);
-    this.#index(slot, this.#id(slot));
+    this.#index(slot);
   }
 
   /** A page of a beneficiary's events, newest first. */
@@ -274,15 +277,18 @@ export class MemoryEventLog {
   // ---------------------------------------------------------------- internals
 
   #allocate(): number {
+    this.#held++;
+    if (this.#held > this.#bucket.length * 2) this.#rehash(Math.max(1024, this.#bucket.length * 2));
     const reused = this.#free.pop();
     if (reused !== undefined) return reused;
     const slot = this.#high++;
-    if (slot >= this.#capacity) this.#grow(Math.max(1024, this.#capacity * 2), slot);
+    // Grown by half (not doubled): a million events leave at most a third of a million slots unused.
+    if (slot >= this.#capacity) this.#grow(Math.max(1024, Math.ceil(this.#capacity * 1.5)));
     this.#refs.push(undefined, undefined, undefined, undefined);
     return slot;
   }
 
-  #grow(capacity: number, live: number): void {
+  #grow(capacity: number): void {
     const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(
       old: T,
       make: (n: number) => T,
@@ -301,12 +307,15 @@ export class MemoryEventLog {
     this.#newer = grow(this.#newer, (n) => new Int32Array(n));
     this.#idBytes = grow(this.#idBytes, (n) => new Uint8Array(n), ID_BYTES);
     this.#deliveryBytes = grow(this.#deliveryBytes, (n) => new Uint8Array(n), ID_BYTES);
+    this.#nextInBucket = grow(this.#nextInBucket, (n) => new Int32Array(n));
     this.#capacity = capacity;
-    // the table keeps one bucket per slot: rebuild it at the new size (amortised over the doublings)
-    this.#nextInBucket = new Int32Array(capacity);
-    this.#bucket = new Int32Array(capacity).fill(-1);
-    for (let slot = 0; slot < live; slot++) {
-      if (this.#refs[slot * 4] !== undefined) this.#index(slot, this.#id(slot));
+  }
+
+  /** Rebuilds the id table with `buckets` buckets (the slots already allocated; the new one is indexed later). */
+  #rehash(buckets: number): void {
+    this.#bucket = new Int32Array(buckets).fill(-1);
+    for (let slot = 0; slot < this.#high; slot++) {
+      if (this.#refs[slot * 4] !== undefined) this.#index(slot);
     }
   }
 
@@ -367,6 +376,7 @@ export class MemoryEventLog {
     this.#deliveryBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
     this.#extra.delete(slot);
     this.#free.push(slot);
+    this.#held--;
   }
 
   #chainAllocate(): number {
@@ -402,22 +412,41 @@ export class MemoryEventLog {
     this.#release(tail);
   }
 
-  /** The bucket of an event id (FNV-1a over its UTF-16 units). */
-  #bucketOf(id: unknown): number {
+  /** The bucket of a slot's id: FNV-1a over its 12 bytes when compact, else over the UTF-16 units of its text. */
+  #bucketOfSlot(slot: number): number {
+    if (this.#meta[slot]! & M_ID) return this.#bucketOfBytes(this.#idBytes, slot * ID_BYTES);
+    return this.#bucketOfText(this.#extra.get(slot)?.id);
+  }
+
+  /** The bucket of an id as `listEvents` receives it (the same as its event's, compact or not). */
+  #bucketOfId(id: string): number {
+    if (id.length === 16 && base64urlDecodeInto(id, this.#scratch, 0, ID_BYTES)) {
+      return this.#bucketOfBytes(this.#scratch, 0);
+    }
+    return this.#bucketOfText(id);
+  }
+
+  #bucketOfBytes(bytes: Uint8Array, offset: number): number {
+    let h = 0x811c9dc5;
+    for (let i = offset; i < offset + ID_BYTES; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    return (h >>> 0) & (this.#bucket.length - 1);
+  }
+
+  #bucketOfText(id: unknown): number {
     const text = typeof id === "string" ? id : String(id);
     let h = 0x811c9dc5;
     for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     return (h >>> 0) & (this.#bucket.length - 1);
   }
 
-  #index(slot: number, id: unknown): void {
-    const b = this.#bucketOf(id);
+  #index(slot: number): void {
+    const b = this.#bucketOfSlot(slot);
     this.#nextInBucket[slot] = this.#bucket[b]!;
     this.#bucket[b] = slot;
   }
 
   #unindex(slot: number): void {
-    const b = this.#bucketOf(this.#id(slot));
+    const b = this.#bucketOfSlot(slot);
     let at = this.#bucket[b]!;
     if (at === slot) {
       this.#bucket[b] = this.#nextInBucket[slot]!;
@@ -436,7 +465,7 @@ export class MemoryEventLog {
   /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
   #find(beneficiaryId: string, id: string): number {
     if (this.#bucket.length === 0) return -1;
-    for (let at = this.#bucket[this.#bucketOf(id)]!; at >= 0; at = this.#nextInBucket[at]!) {
+    for (let at = this.#bucket[this.#bucketOfId(id)]!; at >= 0; at = this.#nextInBucket[at]!) {
       if (this.#refs[at * 4] === beneficiaryId && this.#id(at) === id) return at;
     }
     return -1;
