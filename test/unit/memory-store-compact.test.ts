@@ -240,4 +240,42 @@ describe("MemoryTokenStore event id index", () => {
     await store.appendEvent({ id: next, type: "token.verified", atMs: T0 + 20 * MIN, beneficiaryId: "B-1" });
     expect((await store.listEvents("B-1", { limit: 5, before: next })).map((e) => e.id)).toEqual([ids[4]]);
   });
+
+  it("events with and without the rarer fields share freed slots and read back exactly", async () => {
+    const store = new MemoryTokenStore({ maxEventsPerBeneficiary: 3 });
+    const kept: TokenEvent[] = [];
+    for (let i = 0; i < 40; i++) {
+      const base = {
+        id: randomId(),
+        atMs: T0 + i,
+        beneficiaryId: "B-1",
+        guideId: "G-1",
+        tokenId: randomId(),
+      };
+      const event: TokenEvent =
+        i % 3 === 0
+          ? { ...base, type: "token.issued", recipient: "guardian", dependentId: "B-0" }
+          : i % 3 === 1
+            ? {
+                ...base,
+                type: "token.delivered",
+                deliveryId: randomId(),
+                maskedContact: `(43) 9****-${i}`,
+                durationMs: i,
+              }
+            : {
+                ...base,
+                type: "token.rejected",
+                reason: "mismatch",
+                attemptsLeft: i % 5,
+                tokenId: `odd-${i}`,
+              };
+      kept.push(event);
+      await store.appendEvent(event);
+    }
+    expect(await store.listEvents("B-1", { limit: 10 })).toEqual(kept.slice(-3).reverse());
+    expect(store.truncatedEvents("B-1")).toBe(37);
+    const strings = store.debugSnapshot().strings;
+    expect(strings).not.toContain("(43) 9****-1"); // dropped with its event
+  });
 });
