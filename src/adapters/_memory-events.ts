@@ -47,7 +47,7 @@ const NUMBER_FIELDS = ["deadlineAtMs", "durationMs", "providerFailures"] as cons
 const ID_BYTES = 12;
 
 // meta: type+1 (4 bits) | channel+1 (3) | recipient+1 (2) | compact id (1) | reason+1 (8) | number tag (2)
-//       | mode+1 (2) | compact deliveryId (1). 0 in a field: absent (or in the side map).
+//       | mode+1 (2) | compact deliveryId (1) | compact tokenId (1). 0 in a field: absent (or in the side map).
 const M_CHANNEL = 4;
 const M_RECIPIENT = 7;
 const M_ID = 1 << 9;
@@ -55,6 +55,7 @@ const M_REASON = 10;
 const M_NUMBER = 18;
 const M_MODE = 20;
 const M_DELIVERY = 1 << 22;
+const M_TOKEN = 1 << 23;
 
 /** `extra` with `key` set to `value` (made when there was none). */
 function aside(
@@ -77,22 +78,32 @@ export class MemoryEventLog {
 
   #capacity = 0;
   #high = 0;
-  #refs: unknown[] = []; // [beneficiaryId, guideId, tokenId, maskedContact] per slot
+  #refs: unknown[] = []; // [beneficiaryId, guideId] per slot
   #idBytes = new Uint8Array(0);
-  #deliveryBytes = new Uint8Array(0);
+  #tokenBytes = new Uint8Array(0);
   #at = new Float64Array(0);
-  #number = new Float64Array(0);
   #meta = new Uint32Array(0);
-  #left = new Uint16Array(0); // attemptsLeft + 1, 0 when absent
   #prov = new Uint32Array(0); // provider index + 1, 0 when absent
+  // The fields most events lack, in a record of their own: per slot its index + 1 (0: none).
+  #aux = new Int32Array(0);
+  #auxCapacity = 0;
+  #auxHigh = 0;
+  #auxFree: number[] = [];
+  #auxDelivery = new Uint8Array(0);
+  #auxNumber = new Float64Array(0);
+  #auxLeft = new Uint16Array(0); // attemptsLeft + 1, 0 when absent
+  #auxMasked: unknown[] = [];
   #older = new Int32Array(0);
   #newer = new Int32Array(0);
   /** Every field without a column, or whose value its column cannot hold exactly. */
   #extra = new Map<number, Record<string, unknown>>();
   #free: number[] = [];
-  // Event id → slot: bucket heads, and per slot the next slot of its bucket (the newest append first).
+  // Event id → slot: bucket heads (a power of two, at least half the events held; rebuilt when it doubles), and
+  // per slot the next slot of its bucket (the newest append first). A compact id hashes by its 12 bytes.
   #bucket = new Int32Array(0);
   #nextInBucket = new Int32Array(0);
+  #held = 0;
+  #scratch = new Uint8Array(ID_BYTES);
   // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
   #chainOf = new Map<unknown, number>();
   #head = new Int32Array(0);
@@ -122,8 +133,9 @@ export class MemoryEventLog {
   /** Appends one event (synchronous). */
   append(event: TokenEvent): void {
     const slot = this.#allocate();
-    const r = slot * 4;
+    const r = slot * 2;
     let meta = 0;
+    let aux = -1;
     let extra: Record<string, unknown> | undefined;
     let at = Number.NaN;
     for (const key in event) {
@@ -156,10 +168,17 @@ export class MemoryEventLog {
           this.#refs[r + 1] = value;
           continue;
         case "tokenId":
-          this.#refs[r + 2] = value;
+          if (
+            typeof value === "string" &&
+            value.length === 16 &&
+            base64urlDecodeInto(value, this.#tokenBytes, slot * ID_BYTES, ID_BYTES)
+          ) {
+            meta |= M_TOKEN;
+          } else extra = aside(extra, "tokenId", value);
           continue;
         case "maskedContact":
-          this.#refs[r + 3] = value;
+          if (aux < 0) aux = this.#auxAllocate();
+          this.#auxMasked[aux] = value;
           continue;
         case "providerId": {
           const index = typeof value === "string" ? this.#providers.slot(value) : -1;
@@ -186,14 +205,16 @@ export class MemoryEventLog {
         }
         case "attemptsLeft":
           if (Number.isInteger(value) && (value as number) >= 0 && (value as number) < 0xffff) {
-            this.#left[slot] = (value as number) + 1;
+            if (aux < 0) aux = this.#auxAllocate();
+            this.#auxLeft[aux] = (value as number) + 1;
           } else extra = aside(extra, "attemptsLeft", value);
           continue;
         case "deadlineAtMs":
         case "durationMs":
         case "providerFailures":
           if (typeof value === "number" && (meta >>> M_NUMBER) % 4 === 0) {
-            this.#number[slot] = value;
+            if (aux < 0) aux = this.#auxAllocate();
+            this.#auxNumber[aux] = value;
             meta |= (NUMBER_FIELDS.indexOf(key) + 1) << M_NUMBER;
           } else extra = aside(extra, key, value);
           continue;
@@ -203,10 +224,11 @@ export class MemoryEventLog {
           else extra = aside(extra, "mode", value);
           continue;
         case "deliveryId":
+          if (typeof value === "string" && value.length === 16 && aux < 0) aux = this.#auxAllocate();
           if (
             typeof value === "string" &&
             value.length === 16 &&
-            base64urlDecodeInto(value, this.#deliveryBytes, slot * ID_BYTES, ID_BYTES)
+            base64urlDecodeInto(value, this.#auxDelivery, aux * ID_BYTES, ID_BYTES)
           ) {
             meta |= M_DELIVERY;
           } else extra = aside(extra, "deliveryId", value);
@@ -217,9 +239,10 @@ export class MemoryEventLog {
     }
     this.#at[slot] = at;
     this.#meta[slot] = meta;
+    this.#aux[slot] = aux + 1;
     if (extra !== undefined) this.#extra.set(slot, extra);
     this.#link(slot, event.beneficiaryId, at);
-    this.#index(slot, this.#id(slot));
+    this.#index(slot);
   }
 
   /** A page of a beneficiary's events, newest first. */
@@ -266,7 +289,9 @@ export class MemoryEventLog {
       for (let slot = this.#head[chain]!; slot >= 0; slot = this.#older[slot]!) {
         strings.push(...Object.values(this.#read(slot)).map(String));
         bytes.push(this.#idBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-        bytes.push(this.#deliveryBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+        bytes.push(this.#tokenBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+        const aux = this.#aux[slot]! - 1;
+        if (aux >= 0) bytes.push(this.#auxDelivery.slice(aux * ID_BYTES, (aux + 1) * ID_BYTES));
       }
     }
   }
@@ -274,15 +299,48 @@ export class MemoryEventLog {
   // ---------------------------------------------------------------- internals
 
   #allocate(): number {
+    this.#held++;
+    if (this.#held > this.#bucket.length * 2) this.#rehash(Math.max(1024, this.#bucket.length * 2));
     const reused = this.#free.pop();
     if (reused !== undefined) return reused;
     const slot = this.#high++;
-    if (slot >= this.#capacity) this.#grow(Math.max(1024, this.#capacity * 2), slot);
-    this.#refs.push(undefined, undefined, undefined, undefined);
+    // Grown by half (not doubled): a million events leave at most a third of a million slots unused.
+    if (slot >= this.#capacity) this.#grow(Math.max(1024, Math.ceil(this.#capacity * 1.5)));
+    this.#refs.push(undefined, undefined);
     return slot;
   }
 
-  #grow(capacity: number, live: number): void {
+  /** A free aux record (zeroed). */
+  #auxAllocate(): number {
+    const reused = this.#auxFree.pop();
+    if (reused !== undefined) return reused;
+    const aux = this.#auxHigh++;
+    if (aux >= this.#auxCapacity) {
+      const capacity = Math.max(1024, Math.ceil(this.#auxCapacity * 1.5));
+      const delivery = new Uint8Array(capacity * ID_BYTES);
+      delivery.set(this.#auxDelivery);
+      this.#auxDelivery = delivery;
+      const number = new Float64Array(capacity);
+      number.set(this.#auxNumber);
+      this.#auxNumber = number;
+      const left = new Uint16Array(capacity);
+      left.set(this.#auxLeft);
+      this.#auxLeft = left;
+      this.#auxCapacity = capacity;
+    }
+    this.#auxMasked.push(undefined);
+    return aux;
+  }
+
+  #auxRelease(aux: number): void {
+    this.#auxDelivery.fill(0, aux * ID_BYTES, (aux + 1) * ID_BYTES);
+    this.#auxNumber[aux] = 0;
+    this.#auxLeft[aux] = 0;
+    this.#auxMasked[aux] = undefined;
+    this.#auxFree.push(aux);
+  }
+
+  #grow(capacity: number): void {
     const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(
       old: T,
       make: (n: number) => T,
@@ -293,20 +351,22 @@ export class MemoryEventLog {
       return next;
     };
     this.#at = grow(this.#at, (n) => new Float64Array(n));
-    this.#number = grow(this.#number, (n) => new Float64Array(n));
     this.#meta = grow(this.#meta, (n) => new Uint32Array(n));
-    this.#left = grow(this.#left, (n) => new Uint16Array(n));
+    this.#aux = grow(this.#aux, (n) => new Int32Array(n));
     this.#prov = grow(this.#prov, (n) => new Uint32Array(n));
     this.#older = grow(this.#older, (n) => new Int32Array(n));
     this.#newer = grow(this.#newer, (n) => new Int32Array(n));
     this.#idBytes = grow(this.#idBytes, (n) => new Uint8Array(n), ID_BYTES);
-    this.#deliveryBytes = grow(this.#deliveryBytes, (n) => new Uint8Array(n), ID_BYTES);
+    this.#tokenBytes = grow(this.#tokenBytes, (n) => new Uint8Array(n), ID_BYTES);
+    this.#nextInBucket = grow(this.#nextInBucket, (n) => new Int32Array(n));
     this.#capacity = capacity;
-    // the table keeps one bucket per slot: rebuild it at the new size (amortised over the doublings)
-    this.#nextInBucket = new Int32Array(capacity);
-    this.#bucket = new Int32Array(capacity).fill(-1);
-    for (let slot = 0; slot < live; slot++) {
-      if (this.#refs[slot * 4] !== undefined) this.#index(slot, this.#id(slot));
+  }
+
+  /** Rebuilds the id table with `buckets` buckets (the slots already allocated; the new one is indexed later). */
+  #rehash(buckets: number): void {
+    this.#bucket = new Int32Array(buckets).fill(-1);
+    for (let slot = 0; slot < this.#high; slot++) {
+      if (this.#refs[slot * 2] !== undefined) this.#index(slot);
     }
   }
 
@@ -355,18 +415,19 @@ export class MemoryEventLog {
 
   #release(slot: number): void {
     this.#unindex(slot);
-    const r = slot * 4;
+    const r = slot * 2;
     this.#refs[r] = undefined;
     this.#refs[r + 1] = undefined;
-    this.#refs[r + 2] = undefined;
-    this.#refs[r + 3] = undefined;
     this.#meta[slot] = 0;
     this.#prov[slot] = 0;
-    this.#left[slot] = 0;
+    const aux = this.#aux[slot]! - 1;
+    if (aux >= 0) this.#auxRelease(aux);
+    this.#aux[slot] = 0;
     this.#idBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
-    this.#deliveryBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
+    this.#tokenBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
     this.#extra.delete(slot);
     this.#free.push(slot);
+    this.#held--;
   }
 
   #chainAllocate(): number {
@@ -402,22 +463,41 @@ export class MemoryEventLog {
     this.#release(tail);
   }
 
-  /** The bucket of an event id (FNV-1a over its UTF-16 units). */
-  #bucketOf(id: unknown): number {
+  /** The bucket of a slot's id: FNV-1a over its 12 bytes when compact, else over the UTF-16 units of its text. */
+  #bucketOfSlot(slot: number): number {
+    if (this.#meta[slot]! & M_ID) return this.#bucketOfBytes(this.#idBytes, slot * ID_BYTES);
+    return this.#bucketOfText(this.#extra.get(slot)?.id);
+  }
+
+  /** The bucket of an id as `listEvents` receives it (the same as its event's, compact or not). */
+  #bucketOfId(id: string): number {
+    if (id.length === 16 && base64urlDecodeInto(id, this.#scratch, 0, ID_BYTES)) {
+      return this.#bucketOfBytes(this.#scratch, 0);
+    }
+    return this.#bucketOfText(id);
+  }
+
+  #bucketOfBytes(bytes: Uint8Array, offset: number): number {
+    let h = 0x811c9dc5;
+    for (let i = offset; i < offset + ID_BYTES; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    return (h >>> 0) & (this.#bucket.length - 1);
+  }
+
+  #bucketOfText(id: unknown): number {
     const text = typeof id === "string" ? id : String(id);
     let h = 0x811c9dc5;
     for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     return (h >>> 0) & (this.#bucket.length - 1);
   }
 
-  #index(slot: number, id: unknown): void {
-    const b = this.#bucketOf(id);
+  #index(slot: number): void {
+    const b = this.#bucketOfSlot(slot);
     this.#nextInBucket[slot] = this.#bucket[b]!;
     this.#bucket[b] = slot;
   }
 
   #unindex(slot: number): void {
-    const b = this.#bucketOf(this.#id(slot));
+    const b = this.#bucketOfSlot(slot);
     let at = this.#bucket[b]!;
     if (at === slot) {
       this.#bucket[b] = this.#nextInBucket[slot]!;
@@ -436,8 +516,8 @@ export class MemoryEventLog {
   /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
   #find(beneficiaryId: string, id: string): number {
     if (this.#bucket.length === 0) return -1;
-    for (let at = this.#bucket[this.#bucketOf(id)]!; at >= 0; at = this.#nextInBucket[at]!) {
-      if (this.#refs[at * 4] === beneficiaryId && this.#id(at) === id) return at;
+    for (let at = this.#bucket[this.#bucketOfId(id)]!; at >= 0; at = this.#nextInBucket[at]!) {
+      if (this.#refs[at * 2] === beneficiaryId && this.#id(at) === id) return at;
     }
     return -1;
   }
@@ -451,7 +531,7 @@ export class MemoryEventLog {
 
   #read(slot: number): TokenEvent {
     const meta = this.#meta[slot]!;
-    const r = slot * 4;
+    const r = slot * 2;
     const event = {} as MutableEvent;
     if (meta & M_ID)
       event.id = base64urlEncode(this.#idBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
@@ -464,25 +544,28 @@ export class MemoryEventLog {
     if (refs[r + 1] !== undefined) event.guideId = refs[r + 1] as string;
     const provider = this.#prov[slot]!;
     if (provider !== 0) event.providerId = this.#providers.values[provider - 1]!;
-    if (refs[r + 2] !== undefined) event.tokenId = refs[r + 2] as string;
+    if (meta & M_TOKEN) {
+      event.tokenId = base64urlEncode(this.#tokenBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
+    }
     const channel = (meta >>> M_CHANNEL) & 7;
     if (channel !== 0) event.channel = CHANNELS[channel - 1]!;
-    if (refs[r + 3] !== undefined) event.maskedContact = refs[r + 3] as string;
+    const aux = this.#aux[slot]! - 1;
+    if (aux >= 0 && this.#auxMasked[aux] !== undefined) event.maskedContact = this.#auxMasked[aux] as string;
     const recipient = (meta >>> M_RECIPIENT) & 3;
     if (recipient !== 0) event.recipient = RECIPIENTS[recipient - 1]!;
     const reason = (meta >>> M_REASON) & 0xff;
     if (reason !== 0) event.reason = this.#reasons.values[reason - 1]!;
-    const left = this.#left[slot]!;
-    if (left !== 0) event.attemptsLeft = left - 1;
-    if (meta & M_DELIVERY) {
-      event.deliveryId = base64urlEncode(
-        this.#deliveryBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES),
-      );
+    if (aux >= 0) {
+      const left = this.#auxLeft[aux]!;
+      if (left !== 0) event.attemptsLeft = left - 1;
+      if (meta & M_DELIVERY) {
+        event.deliveryId = base64urlEncode(this.#auxDelivery.subarray(aux * ID_BYTES, (aux + 1) * ID_BYTES));
+      }
     }
     const mode = (meta >>> M_MODE) & 3;
     if (mode !== 0) event.mode = MODES[mode - 1]!;
     const tag = (meta >>> M_NUMBER) & 3;
-    if (tag !== 0) (event as Record<string, unknown>)[NUMBER_FIELDS[tag - 1]!] = this.#number[slot]!;
+    if (tag !== 0) (event as Record<string, unknown>)[NUMBER_FIELDS[tag - 1]!] = this.#auxNumber[aux]!;
     const extra = this.#extra.get(slot);
     if (extra !== undefined) Object.assign(event, extra);
     return event;

@@ -39,9 +39,11 @@ import {
   type VerifyStepResult,
   verifyStepEvents,
 } from "../ports/store-steps.js";
+import { MemoryCounters } from "./_memory-counters.js";
 import { MemoryEventLog } from "./_memory-events.js";
 import { Interner } from "./_memory-intern.js";
 import { Pacer } from "./_memory-pacer.js";
+import { SlotSideMap } from "./_memory-side.js";
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -79,8 +81,8 @@ const CHANNEL_INDEX: Readonly<Record<Channel, number>> = { app: 0, sms: 1, whats
 const PURGE_SLICE_MS = 4;
 const PURGE_SLICE_SLOTS = 16_384;
 
-/** Distinct provider ids a token's word can index (26 bits); the rare one past it is kept aside. */
-const PROVIDER_LIMIT = 0x3ffffff;
+/** Distinct provider ids a token's word can index (25 bits); the rare one past it is kept aside. */
+const PROVIDER_LIMIT = 0x1ffffff;
 
 const HASH_BYTES = 32;
 const ID_BYTES = 12;
@@ -88,9 +90,11 @@ const H1_PREFIX = "h1:";
 const DAY_MS = 86_400_000;
 
 // meta0: attempts (low 16 bits) | maxAttempts (high 16 bits)
-// meta1: status (2 bits) | channel (2) | compact hash (1) | compact id (1) | provider index (<< 6)
+// meta1: status (2 bits) | channel (2) | compact hash (1) | compact id (1) | provider index (25, << 6)
+//        | a superseded hash kept aside (1, bit 31)
 const F_HASH = 1 << 4;
 const F_ID = 1 << 5;
+const F_PREV = 1 << 31;
 
 function decodeH1(hash: string, out: Uint8Array, offset: number): boolean {
   return (
@@ -135,9 +139,11 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #meta = new Uint32Array(0); // [meta0, meta1] per slot
   #hash = new Uint8Array(0);
   #id = new Uint8Array(0);
-  #extra = new Map<number, TokenExtra>();
+  // Read only when the slot's flags say so (compact hash / id unset, provider past the limit; F_PREV): an entry
+  // of a released slot may stay until `purge` rebuilds the map (see `SlotSideMap`).
+  #extra = new SlotSideMap<TokenExtra>();
   // The hash and expiry of the token a slot's token superseded, while that one was still live (rare: kept aside).
-  #previous = new Map<number, { codeHash: string; expiresAtMs: number }>();
+  #previous = new SlotSideMap<{ codeHash: string; expiresAtMs: number }>();
   #free: number[] = [];
   #used = 0;
   #hand = 0;
@@ -146,12 +152,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #providers = new Interner(PROVIDER_LIMIT);
   #reasons = new Interner(255);
 
-  // Counters, claims, app secrets.
-  // Counters and claims: `purge` copies the live ones to a fresh map in slices (reading both meanwhile) rather
-  // than deleting the rest, for the reason given at `#slotByGuide`.
-  #counters = new Map<string, Counter>();
-  #countersDraining: Map<string, Counter> | undefined;
-  #counterSweep: Iterator<[string, Counter]> | undefined;
+  // Counters (columns, see `MemoryCounters`), claims, app secrets.
+  // Claims: `purge` copies the live ones to a fresh map in slices (reading both meanwhile) rather than deleting
+  // the rest, for the reason given at `#slotByGuide`.
+  #counters = new MemoryCounters();
   #claims = new Map<string, number>();
   #claimsDraining: Map<string, number> | undefined;
   #claimSweep: Iterator<[string, number]> | undefined;
@@ -228,19 +232,19 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   // ---------------------------------------------------------------- counters, claims, secrets
 
   async increment(key: string, windowMs: number, nowMs: number): Promise<CounterState> {
-    const counter = this.#increment(key, windowMs, nowMs);
-    return { count: counter.count, resetAtMs: counter.resetAtMs };
+    const c = this.#counters;
+    const cell = c.increment(key, windowMs, nowMs, this.#guideText(key));
+    return { count: c.count(cell), resetAtMs: c.resetAt(cell) };
   }
 
   async decrement(key: string, nowMs: number): Promise<CounterState> {
-    return this.#decrement(key, nowMs);
+    return this.#counters.decrement(key, nowMs);
   }
 
   async peek(key: string, nowMs: number): Promise<CounterState> {
-    const current = this.#live(key, nowMs);
-    return current === undefined
-      ? { count: 0, resetAtMs: 0 }
-      : { count: current.count, resetAtMs: current.resetAtMs };
+    const c = this.#counters;
+    const cell = c.live(key, nowMs);
+    return cell < 0 ? { count: 0, resetAtMs: 0 } : { count: c.count(cell), resetAtMs: c.resetAt(cell) };
   }
 
   async claimOnce(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
@@ -272,22 +276,27 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   async issueStep(input: IssueStepInput): Promise<IssueStepResult> {
     const nowMs = input.token.issuedAtMs;
     const { failures, cooldown, sends } = input;
+    const c = this.#counters;
     // As `peek` reads them: a counter without a live window counts 0 (and refuses a limit of 0, resetAtMs 0).
-    const failed = this.#live(failures.key, nowMs);
-    if ((failed?.count ?? 0) >= failures.max) {
-      return { outcome: "locked_out", resetAtMs: failed?.resetAtMs ?? 0 };
+    const failed = c.live(failures.key, nowMs);
+    if ((failed < 0 ? 0 : c.count(failed)) >= failures.max) {
+      return { outcome: "locked_out", resetAtMs: failed < 0 ? 0 : c.resetAt(failed) };
     }
     if (cooldown !== undefined) {
-      const seen = this.#live(cooldown.key, nowMs);
-      if ((seen?.count ?? 0) >= cooldown.max) return { outcome: "cooldown", resetAtMs: seen?.resetAtMs ?? 0 };
+      const seen = c.live(cooldown.key, nowMs);
+      if ((seen < 0 ? 0 : c.count(seen)) >= cooldown.max) {
+        return { outcome: "cooldown", resetAtMs: seen < 0 ? 0 : c.resetAt(seen) };
+      }
     }
-    const seenSends = this.#live(sends.key, nowMs);
-    if ((seenSends?.count ?? 0) >= sends.max) {
-      return { outcome: "sends_per_guide", resetAtMs: seenSends?.resetAtMs ?? 0 };
+    const seenSends = c.live(sends.key, nowMs);
+    if ((seenSends < 0 ? 0 : c.count(seenSends)) >= sends.max) {
+      return { outcome: "sends_per_guide", resetAtMs: seenSends < 0 ? 0 : c.resetAt(seenSends) };
     }
-    if (cooldown !== undefined) this.#increment(cooldown.key, cooldown.windowMs, nowMs);
-    this.#increment(sends.key, sends.windowMs, nowMs);
+    // The save first (nothing can refuse past this point): the guide's counters then key on its id string.
     const superseded = this.#save(input.token);
+    const guideId = input.token.guideId;
+    if (cooldown !== undefined) c.increment(cooldown.key, cooldown.windowMs, nowMs, guideId);
+    c.increment(sends.key, sends.windowMs, nowMs, guideId);
     let events = input.issuedEvents;
     if (superseded.length > 0) {
       // one slot per guide: at most one token is superseded
@@ -305,10 +314,11 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     let providerFailures: number | undefined;
     if (attempt.outcome === "mismatch") {
       const key = rateLimitKeys.failures(attempt.token.beneficiaryId);
-      this.#increment(key, input.failureWindowMs, input.nowMs);
+      this.#counters.increment(key, input.failureWindowMs, input.nowMs);
     } else if (attempt.outcome === "wrong_provider") {
       const { key, windowMs } = input.providerFailures;
-      providerFailures = this.#increment(key, windowMs, input.nowMs).count;
+      const c = this.#counters;
+      providerFailures = c.count(c.increment(key, windowMs, input.nowMs));
     }
     const events = verifyStepEvents(input, attempt, providerFailures);
     for (const event of events) this.#events.append(event);
@@ -318,20 +328,21 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** {@link TokenStoreSteps.appVerifyBegin}: the budget reservation, the guide's app attempts and the secret. */
   async appVerifyBegin(input: AppVerifyBeginInput): Promise<AppVerifyBeginResult> {
     const { failures, attempts, nowMs } = input;
-    if (this.#increment(failures.key, failures.windowMs, nowMs).count > failures.max) {
-      this.#decrement(failures.key, nowMs);
+    const c = this.#counters;
+    if (c.count(c.increment(failures.key, failures.windowMs, nowMs)) > failures.max) {
+      c.decrement(failures.key, nowMs);
       this.#events.append(input.lockedEvent);
       return { outcome: "locked", events: [input.lockedEvent] };
     }
-    const count = this.#increment(attempts.key, attempts.windowMs, nowMs).count;
+    const count = c.count(c.increment(attempts.key, attempts.windowMs, nowMs));
     if (count > attempts.max) {
-      this.#decrement(failures.key, nowMs);
+      c.decrement(failures.key, nowMs);
       this.#events.append(input.lockedEvent);
       return { outcome: "locked", events: [input.lockedEvent] };
     }
     const secret = this.#secrets.get(input.beneficiaryId);
     if (secret === undefined) {
-      this.#decrement(failures.key, nowMs);
+      c.decrement(failures.key, nowMs);
       return { outcome: "not_found" };
     }
     return { outcome: "compare", attempts: count, secret: { ...secret } };
@@ -344,7 +355,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
       return { first: false, events: input.events };
     }
     const first = this.#claimOnce(input.claim.key, input.claim.expiresAtMs, input.nowMs);
-    this.#decrement(input.failuresKey, input.nowMs);
+    this.#counters.decrement(input.failuresKey, input.nowMs);
     const event = first ? input.verifiedEvent : input.replayedEvent;
     this.#events.append(event);
     return { first, events: [event] };
@@ -370,8 +381,15 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
         tokens++;
       }
     }
-    if (tokens > 0) await this.#rebuildGuideMap(pacer);
-    await this.#rebuildCounters(nowMs, pacer);
+    if (tokens > 0) {
+      await this.#rebuildGuideMap(pacer);
+      await this.#extra.rebuild((slot) => this.#guide[slot] !== undefined && this.#hasExtra(slot), pacer);
+      await this.#previous.rebuild(
+        (slot) => this.#guide[slot] !== undefined && (this.#meta[slot * 2 + 1]! & F_PREV) !== 0,
+        pacer,
+      );
+    }
+    await this.#counters.purge(nowMs, pacer);
     await this.#rebuildClaims(nowMs, pacer);
     const events = await this.#events.purge(nowMs - this.#eventRetentionMs, pacer);
     return { tokens, events };
@@ -388,12 +406,12 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
       if (this.#guide[slot] === undefined) continue;
       const token = this.#read(slot);
       strings.push(token.guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
-      const previous = this.#previous.get(slot);
+      const previous = this.#meta[slot * 2 + 1]! & F_PREV ? this.#previous.get(slot) : undefined;
       if (previous !== undefined) strings.push(previous.codeHash);
       bytes.push(this.#hash.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES));
       bytes.push(this.#id.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
     }
-    for (const [key, state] of this.#counters) strings.push(key, String(state.count));
+    this.#counters.snapshot(strings);
     for (const key of this.#claims.keys()) strings.push(key);
     for (const record of this.#secrets.values()) strings.push(...Object.values(record).map(String));
     this.#events.snapshot(strings, bytes);
@@ -447,12 +465,14 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const superseded: string[] = [];
     const m1 = this.#meta[slot * 2 + 1]!;
     const expiresAtMs = this.#times[slot * 2 + 1]!;
-    if ((m1 & 3) === ACTIVE && token.issuedAtMs < expiresAtMs) {
+    const live = (m1 & 3) === ACTIVE && token.issuedAtMs < expiresAtMs;
+    if (live) {
       superseded.push(this.#tokenId(slot, m1));
       this.#previous.set(slot, { codeHash: this.#codeHash(slot, m1), expiresAtMs });
-    } else this.#previous.delete(slot);
-    this.#extra.delete(slot);
+    } else if (m1 & F_PREV) this.#previous.delete(slot);
+    if (this.#hasExtra(slot)) this.#extra.delete(slot);
     this.#write(slot, token);
+    if (live) this.#meta[slot * 2 + 1] = (this.#meta[slot * 2 + 1]! | F_PREV) >>> 0;
     return superseded;
   }
 
@@ -469,7 +489,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     let wrong: "wrong_provider" | "mismatch" | undefined;
     if (this.#providerOf(slot, m1) !== input.providerId) wrong = "wrong_provider";
     else if (!this.#hashEquals(slot, m1, input.candidateHash)) wrong = "mismatch";
-    if (wrong === "mismatch" && this.#previous.size > 0) {
+    if (wrong === "mismatch" && m1 & F_PREV) {
       const previous = this.#previous.get(slot);
       if (
         previous !== undefined &&
@@ -517,9 +537,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   #release(slot: number): void {
     this.#guide[slot] = undefined;
-    this.#beneficiary[slot] = undefined;
-    this.#extra.delete(slot);
-    this.#previous.delete(slot);
+    this.#beneficiary[slot] = undefined; // its side-map entries, if any, go with the next rebuild
     this.#hash.fill(0, slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
     this.#meta[slot * 2] = 0;
     this.#meta[slot * 2 + 1] = 0;
@@ -566,8 +584,14 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     return this.#extra.get(slot)?.codeHash ?? "";
   }
 
+  /** Whether the slot's token has a field kept in `#extra` (read from its flags). */
+  #hasExtra(slot: number): boolean {
+    const m1 = this.#meta[slot * 2 + 1]!;
+    return (m1 & (F_HASH | F_ID)) !== (F_HASH | F_ID) || ((m1 >>> 6) & PROVIDER_LIMIT) === PROVIDER_LIMIT;
+  }
+
   #providerOf(slot: number, m1: number): string {
-    const index = m1 >>> 6;
+    const index = (m1 >>> 6) & PROVIDER_LIMIT;
     return index === PROVIDER_LIMIT
       ? (this.#extra.get(slot)?.providerId ?? "")
       : this.#providers.values[index]!;
@@ -621,36 +645,11 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: counters, claims
 
-  /** The counter of `key`, live or not. */
-  #counter(key: string): Counter | undefined {
-    return this.#counters.get(key) ?? this.#countersDraining?.get(key);
-  }
-
-  /** The counter of `key` while its window is live at `nowMs`. */
-  #live(key: string, nowMs: number): Counter | undefined {
-    const current = this.#counter(key);
-    return current === undefined || nowMs >= current.resetAtMs ? undefined : current;
-  }
-
-  /** `increment`, synchronous: the live counter after its hit. */
-  #increment(key: string, windowMs: number, nowMs: number): Counter {
-    this.#sweepCounters(nowMs);
-    const current = this.#counter(key);
-    if (current === undefined || nowMs >= current.resetAtMs) {
-      const fresh = new Counter(nowMs + windowMs);
-      this.#counters.set(key, fresh);
-      return fresh;
-    }
-    current.count++;
-    return current;
-  }
-
-  /** `decrement`, synchronous. */
-  #decrement(key: string, nowMs: number): CounterState {
-    const current = this.#live(key, nowMs);
-    if (current === undefined) return { count: 0, resetAtMs: 0 };
-    if (current.count > 0) current.count--;
-    return { count: current.count, resetAtMs: current.resetAtMs };
+  /** The id string of the guide whose cooldown or sends `key` counts, when a token of the store holds it. */
+  #guideText(key: string): string | undefined {
+    if (!(key.startsWith("rl:cd:") || key.startsWith("rl:sg:"))) return undefined;
+    const slot = this.#slotOf(key.slice(6));
+    return slot === undefined ? undefined : this.#guide[slot];
   }
 
   /** `claimOnce`, synchronous. */
@@ -660,25 +659,6 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     if (until !== undefined && nowMs < until) return false;
     this.#claims.set(key, expiresAtMs);
     return true;
-  }
-
-  /** Keeps the live counters only, in a fresh map built in slices (see `#counters`). */
-  async #rebuildCounters(nowMs: number, pacer: Pacer): Promise<void> {
-    if (this.#countersDraining !== undefined || this.#counters.size === 0) return;
-    const old = this.#counters;
-    const fresh = new Map<string, Counter>();
-    this.#countersDraining = old;
-    this.#counters = fresh;
-    this.#counterSweep = undefined;
-    try {
-      for (const [key, counter] of old) {
-        const due = pacer.due();
-        if (due !== undefined) await due;
-        if (nowMs < counter.resetAtMs && !fresh.has(key)) fresh.set(key, counter);
-      }
-    } finally {
-      this.#countersDraining = undefined;
-    }
   }
 
   /** Keeps the live claims only, in a fresh map built in slices (see `#counters`). */
@@ -697,19 +677,6 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
       }
     } finally {
       this.#claimsDraining = undefined;
-    }
-  }
-
-  #sweepCounters(nowMs: number): void {
-    for (let n = 0; n < 2; n++) {
-      this.#counterSweep ??= this.#counters.entries();
-      const next = this.#counterSweep.next();
-      if (next.done) {
-        this.#counterSweep = undefined;
-        return;
-      }
-      const [key, state] = next.value;
-      if (nowMs >= state.resetAtMs) this.#counters.delete(key);
     }
   }
 
@@ -732,13 +699,4 @@ interface TokenExtra {
   codeHash?: string;
   tokenId?: string;
   providerId?: string;
-}
-
-/** A fixed-window counter (one per key). */
-class Counter {
-  count = 1;
-  readonly resetAtMs: number;
-  constructor(resetAtMs: number) {
-    this.resetAtMs = resetAtMs;
-  }
 }
