@@ -29,6 +29,22 @@ export function base64urlEncode(bytes: Uint8Array): string {
   return out;
 }
 
+const utf8 = new TextEncoder();
+const textScratch = new Uint8Array(1024);
+
+/**
+ * Base64url of a text's UTF-8 bytes. A text that fits is encoded into a shared scratch buffer (zeroed after),
+ * so the common short id costs no allocation besides the returned string.
+ */
+export function base64urlOfText(text: string): string {
+  if (text.length * 3 > textScratch.length) return base64urlEncode(utf8.encode(text));
+  const written = utf8.encodeInto(text, textScratch).written;
+  const bytes = textScratch.subarray(0, written);
+  const out = base64urlEncode(bytes);
+  bytes.fill(0);
+  return out;
+}
+
 /**
  * Decodes canonical base64url without padding into `out` (which must have exactly the decoded length).
  * Returns false (leaving `out` partly written) when `text` is not canonical base64url of that length.

@@ -5,9 +5,8 @@
  */
 import type { CodeHasher } from "../_internal/codes.js";
 import { constantTimeEqualString } from "../_internal/constant-time.js";
-import { base64urlDecode, base64urlEncode } from "../_internal/ids.js";
+import { base64urlDecode, base64urlOfText } from "../_internal/ids.js";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Codes are digits only: this label never collides with a code hash. */
 const LABEL = "report-unrequested:";
@@ -19,8 +18,8 @@ function tagOf(hasher: CodeHasher, guideId: string, beneficiaryId: string): stri
 
 /** The reference for a guide and beneficiary, tagged with the first (current) hasher. */
 export function makeReportRef(hasher: CodeHasher, guideId: string, beneficiaryId: string): string {
-  const g = base64urlEncode(encoder.encode(guideId));
-  const b = base64urlEncode(encoder.encode(beneficiaryId));
+  const g = base64urlOfText(guideId);
+  const b = base64urlOfText(beneficiaryId);
   return `${g}.${b}.${tagOf(hasher, guideId, beneficiaryId)}`;
 }
 

@@ -18,6 +18,7 @@ import type { DeliveryReport } from "../ports/delivery-report.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessageContext } from "../ports/notifier.js";
 import type { TokenStore } from "../ports/store.js";
+import type { IssueStepInput } from "../ports/store-steps.js";
 import {
   DATE_PATTERN,
   type FastIssueInput,
@@ -391,6 +392,8 @@ export interface ServiceContext {
   readonly hashers: readonly CodeHasher[];
   /** Appends an event (id and time added) and tells `onEvent`. */
   emit(event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void>;
+  /** Appends a whole event (its id and time already set) and tells `onEvent`. */
+  append(event: TokenEvent): Promise<void>;
   /** Tells `onEvent` of events a store step appended. */
   tell(events: readonly TokenEvent[]): void;
 }
@@ -591,15 +594,16 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     }
   };
   // Not async: the event is appended first, and the observer told once the store has it.
-  const emit = (partial: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
-    const event: TokenEvent = { id: randomId(pool), atMs, ...partial };
+  const append = (event: TokenEvent): Promise<void> => {
     const appended = storeOp(() => store.appendEvent(event));
     return onEvent === undefined ? appended : appended.then(() => tell(event));
   };
+  const emit = (partial: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> =>
+    append({ id: randomId(pool), atMs, ...partial });
   const tellAll = (events: readonly TokenEvent[]): void => {
     if (onEvent !== undefined) for (const event of events) tell(event);
   };
-  const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit, tell: tellAll };
+  const ctx: ServiceContext = { store, policy, clock, pool, hashers, emit, append, tell: tellAll };
   const app = new AppMode(ctx, options.secretsKey);
   const runner = new DeliveryRunner(ctx, notifiers, options.delivery);
 
@@ -631,14 +635,15 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   // A guardian's history shows the codes they received for a dependent (recorded under them too).
   const recorder =
     (input: ParsedIssue) =>
-    (event: Omit<TokenEvent, "id" | "atMs">, atMs: number): Promise<void> => {
+    (event: TokenEvent): Promise<void> => {
       const guardianId = input.guardian?.id;
       const beneficiaryId = input.beneficiary.id;
-      return emit(event, atMs).then(() =>
-        event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
-          ? emit({ ...event, beneficiaryId: guardianId, dependentId: beneficiaryId }, atMs)
-          : undefined,
-      );
+      const appended = append(event);
+      return event.recipient === "guardian" && guardianId !== undefined && guardianId !== beneficiaryId
+        ? appended.then(() =>
+            append({ ...event, id: randomId(pool), beneficiaryId: guardianId, dependentId: beneficiaryId }),
+          )
+        : appended;
     };
 
   const issue = async (raw: IssueInput): Promise<IssueResult | PendingIssueResult> => {
@@ -665,11 +670,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const tokenId = randomId(pool);
     const code = derivers[0]!.code(tokenId, guideId, policy.digits);
     const first = targets[0]!;
-    const base = { beneficiaryId, guideId, providerId } as const;
+    // Literals rather than spreads of a shared base: these run on every issue.
     const issued: TokenEvent = {
       id: randomId(pool),
       atMs: nowMs,
-      ...base,
+      beneficiaryId,
+      guideId,
+      providerId,
       type: "token.issued",
       tokenId,
       recipient: first.recipient,
@@ -682,30 +689,34 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     // The delivery's first event goes in the same step: nothing is written between the save and the first try.
     const run = runOptions(input);
     const started = runner.startedEvent({ tokenId, guideId, providerId, beneficiaryId }, run, nowMs);
-    const step = await storeOp(() =>
-      runIssueStep(store, {
-        token: {
-          tokenId,
-          guideId,
-          providerId,
-          beneficiaryId,
-          codeHash: hashers[0]!.hash(guideId, code),
-          issuedAtMs: nowMs,
-          expiresAtMs,
-          maxAttempts: policy.maxAttempts,
-          channel: first.channel,
-        },
-        ...issueCounters(policy, { guideId, beneficiaryId }),
-        revokedEvent: {
-          id: randomId(pool),
-          atMs: nowMs,
-          ...base,
-          type: "token.revoked",
-          reason: "superseded",
-        },
-        issuedEvents: [issued, ...copies, started.event],
-      }),
-    );
+    const counters = issueCounters(policy, { guideId, beneficiaryId });
+    const stepInput: { -readonly [K in keyof IssueStepInput]: IssueStepInput[K] } = {
+      token: {
+        tokenId,
+        guideId,
+        providerId,
+        beneficiaryId,
+        codeHash: hashers[0]!.hash(guideId, code),
+        issuedAtMs: nowMs,
+        expiresAtMs,
+        maxAttempts: policy.maxAttempts,
+        channel: first.channel,
+      },
+      failures: counters.failures,
+      sends: counters.sends,
+      revokedEvent: {
+        id: randomId(pool),
+        atMs: nowMs,
+        beneficiaryId,
+        guideId,
+        providerId,
+        type: "token.revoked",
+        reason: "superseded",
+      },
+      issuedEvents: [issued, ...copies, started.event],
+    };
+    if (counters.cooldown !== undefined) stepInput.cooldown = counters.cooldown;
+    const step = await storeOp(() => runIssueStep(store, stepInput));
     if (step.outcome !== "saved") throw issueRefusalError(step, nowMs);
     tellAll(step.events);
     return deliver(input, targets, { tokenId, code, expiresAtMs }, started);
@@ -742,8 +753,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       code,
       expiresAtMs,
       targets,
-      messageExtras: (channel) => ({ ...contextOf(input.context, channel), reportRef }),
-      record: (event, atMs) => record(event, atMs),
+      messageExtras: (channel) => {
+        const context = contextForChannel(input.context, channel, options.messageContext);
+        return context === undefined ? { reportRef } : { context, reportRef };
+      },
+      record,
     };
     const background = input.background === true;
     const started = await runner.start(job, runOptions(input), 0, recorded);
@@ -810,11 +824,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const input = parseInput(revokeSchema, raw, "revoke input");
     const nowMs = clock.now();
     return revokeGuide(input.guideId, input.reason, nowMs);
-  };
-
-  const contextOf = (context: Parameters<typeof contextForChannel>[0], channel: Channel) => {
-    const allowed = contextForChannel(context, channel, options.messageContext);
-    return allowed === undefined ? {} : { context: allowed };
   };
 
   const reportUnrequested = async (raw: ReportUnrequestedInput): Promise<RevokeResult> => {

@@ -3,7 +3,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CodeHasher, generateCode, normalizeCandidate } from "../../../src/_internal/codes.js";
-import { base64urlDecode, base64urlEncode, RandomPool, randomId } from "../../../src/_internal/ids.js";
+import {
+  base64urlDecode,
+  base64urlEncode,
+  base64urlOfText,
+  RandomPool,
+  randomId,
+} from "../../../src/_internal/ids.js";
 import {
   maskContact,
   maskEmail,
@@ -201,6 +207,27 @@ describe("codes", () => {
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
         expect(base64urlDecode(base64urlEncode(bytes))).toEqual(bytes);
       }),
+    );
+  });
+
+  it("base64urlOfText is base64url of the text's UTF-8, short (scratch) or long, any text (property)", () => {
+    const reference = (text: string) => base64urlEncode(new TextEncoder().encode(text));
+    for (const text of [
+      "",
+      "G-1",
+      "guia-ção-日本",
+      "\ud800",
+      "x".repeat(341),
+      "y".repeat(342),
+      "ç".repeat(600),
+    ]) {
+      expect(base64urlOfText(text)).toBe(reference(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 700 }), (text) => {
+        expect(base64urlOfText(text)).toBe(reference(text));
+      }),
+      { numRuns: 500 },
     );
   });
 
