@@ -223,7 +223,21 @@ export function verifyStepEvents(
     tokenId: token.tokenId,
     channel: token.channel,
   } as const;
-  if (attempt.outcome === "ok") return [{ ...base, type: "token.verified" }];
+  if (attempt.outcome === "ok") {
+    // The common case, as one literal (the same fields and order as the spread below).
+    return [
+      {
+        id: base.id,
+        atMs: base.atMs,
+        beneficiaryId: base.beneficiaryId,
+        guideId: base.guideId,
+        providerId: base.providerId,
+        tokenId: base.tokenId,
+        channel: base.channel,
+        type: "token.verified",
+      },
+    ];
+  }
   if (attempt.outcome === "mismatch" || attempt.outcome === "wrong_provider") {
     const rejected: TokenEvent = {
       ...base,
