@@ -21,6 +21,7 @@
 import { cpus, loadavg } from "node:os";
 import Redis, { Cluster } from "ioredis";
 import pg from "pg";
+import { CodeHasher } from "../src/_internal/codes.js";
 import { MemoryTokenStore } from "../src/adapters/memory.js";
 import { PostgresTokenStore } from "../src/adapters/postgres.js";
 import { RedisTokenStore } from "../src/adapters/redis.js";
@@ -105,6 +106,10 @@ interface Subject {
   readonly perCaller: number;
   /** Whether its latency is measured (the second PostgreSQL form only runs the throughput, to save minutes). */
   readonly latency: boolean;
+  /** The raw operation whose latency is shown beside the store's (same client, same levels). */
+  readonly latencyBaseline?:
+    | { readonly name: string; readonly op: (caller: number) => Promise<unknown> }
+    | undefined;
   close(): Promise<void>;
 }
 
@@ -463,6 +468,35 @@ async function latency(harness: Harness, callers: number, quick: boolean): Promi
   return { callers, p50: median(p50), p99: median(p99), samples: total, runs };
 }
 
+/** p50 and p99 of a raw operation at `callers` concurrent callers, run as the verifies' latency runs are. */
+async function baselineLatency(
+  op: (caller: number) => Promise<unknown>,
+  callers: number,
+  quick: boolean,
+): Promise<Latency> {
+  const total = quick ? QUICK_SAMPLES : SAMPLES;
+  const runs = quick ? 1 : RUNS;
+  const perCaller = total / callers;
+  await runBaseline(op, callers, Math.max(1, Math.ceil(perCaller / 8)));
+  const p50: number[] = [];
+  const p99: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const samples: number[] = [];
+    await Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let i = 0; i < perCaller; i++) {
+          const t = performance.now();
+          await op(caller);
+          samples.push(performance.now() - t);
+        }
+      }),
+    );
+    p50.push(percentile(samples, 0.5));
+    p99.push(percentile(samples, 0.99));
+  }
+  return { callers, p50: median(p50), p99: median(p99), samples: total, runs };
+}
+
 // ------------------------------------------------------------------ the stores
 
 /** Counts every command ioredis is handed (`call` goes through `sendCommand`, on a server and on a Cluster). */
@@ -488,12 +522,17 @@ async function sweep(node: Redis, prefix: string): Promise<void> {
 }
 
 async function openMemory(): Promise<Opened> {
+  const hasher = new CodeHasher(new TextEncoder().encode(PEPPER));
   return {
     key: "memory",
     name: "MemoryTokenStore",
     store: new MemoryTokenStore(),
     perCaller: 0,
     latency: true,
+    latencyBaseline: {
+      name: "one code hash and an `await` (a verify's own floor)",
+      op: async (caller) => hasher.hash(`G-${caller}`, "123456"),
+    },
     close: async () => {},
   };
 }
@@ -520,25 +559,24 @@ async function openRedis(tag: string): Promise<Opened> {
   countCommands(client, driver);
   const prefix = `htbv_${tag}`;
   const sha = String(await client.call("SCRIPT", "LOAD", "return 1"));
+  // falls back to EVAL after a NOSCRIPT (the test suites flush the script cache), as the store does
+  const evalshaOne = (caller: number) =>
+    client
+      .call("EVALSHA", sha, "1", `${prefix}:baseline:{${caller}}`)
+      .catch((error: unknown) =>
+        String(error).includes("NOSCRIPT")
+          ? client.call("EVAL", "return 1", "1", `${prefix}:baseline:{${caller}}`)
+          : Promise.reject(error),
+      );
   return {
     key: "redis",
     name,
     store: new RedisTokenStore({ client, prefix }),
     driver,
-    baseline: {
-      name: "EVALSHA `return 1`",
-      // falls back to EVAL after a NOSCRIPT (the test suites flush the script cache), as the store does
-      op: (caller) =>
-        client
-          .call("EVALSHA", sha, "1", `${prefix}:baseline:{${caller}}`)
-          .catch((error: unknown) =>
-            String(error).includes("NOSCRIPT")
-              ? client.call("EVAL", "return 1", "1", `${prefix}:baseline:{${caller}}`)
-              : Promise.reject(error),
-          ),
-    },
+    baseline: { name: "EVALSHA `return 1`", op: evalshaOne },
     perCaller: 100,
     latency: true,
+    latencyBaseline: { name: "EVALSHA `return 1`", op: evalshaOne },
     close: async () => {
       await sweep(client, prefix);
       client.disconnect();
@@ -576,6 +614,11 @@ async function openCluster(tag: string): Promise<Opened> {
     driver,
     perCaller: 0,
     latency: true,
+    latencyBaseline: {
+      // routed by its key to one master, as each of the store's scripts is; EVAL of a cached script
+      name: "EVAL `return 1` (one key)",
+      op: (caller) => client.call("EVAL", "return 1", "1", `${prefix}:baseline:{${caller}}`),
+    },
     close: async () => {
       for (const node of client.nodes("master")) await sweep(node, prefix);
       client.disconnect();
@@ -642,6 +685,7 @@ async function openPostgres(tag: string, named: boolean): Promise<Opened> {
     },
     perCaller: 40,
     latency: named === PG_LATENCY_NAMED,
+    latencyBaseline: { name: "one-row `UPDATE`", op: (caller) => pool.query(update, [caller]) },
     close: async () => {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await pool.end();
@@ -658,6 +702,7 @@ interface Measured {
   readonly throughput?: Throughput;
   readonly alone?: StepAlone;
   readonly latency: readonly Latency[];
+  readonly baselineLatency: readonly Latency[];
 }
 
 async function measure(subject: Subject, tag: string, quick: boolean): Promise<Measured> {
@@ -686,6 +731,10 @@ async function measure(subject: Subject, tag: string, quick: boolean): Promise<M
     lat.push(await latency(harness, callers, quick));
     progress(`latency at ${callers} caller(s)`);
   }
+  const base: Latency[] = [];
+  const rawOp = subject.latency ? subject.latencyBaseline?.op : undefined;
+  for (const callers of rawOp ? LEVELS : []) base.push(await baselineLatency(rawOp!, callers, quick));
+  if (base.length > 0) progress("baseline latency");
   return {
     subject,
     steps,
@@ -693,6 +742,7 @@ async function measure(subject: Subject, tag: string, quick: boolean): Promise<M
     ...(measuredThroughput ? { throughput: measuredThroughput } : {}),
     ...(alone ? { alone } : {}),
     latency: lat,
+    baselineLatency: base,
   };
 }
 
@@ -742,6 +792,7 @@ export default async function run(options: StoresVerifyOptions): Promise<string>
           name: `${opened.name}, composed (\`withoutSteps\`)`,
           store: withoutSteps(store) as Store,
           latency: opened.latency && opened.key !== "postgres",
+          latencyBaseline: undefined,
           close: async () => {},
         };
         results.push(await measure(composed, `${tag}c`, options.quick));
@@ -844,6 +895,8 @@ function render(
     `Latency of one verify (ms), at 1, 8 and 32 concurrent callers: ${runs} run(s) of ${samples} verifies per level`,
     "(split evenly over the callers); each figure is the median over the runs of that run's percentile",
     "(nearest rank). At 32 callers on one client the figures include queueing in the driver (and the pool).",
+    "Beside each store, its raw baseline at the same levels and in the same way: the same client's cheapest",
+    "server call (for memory, one code hash and an `await`).",
     `PostgreSQL: the \`namedStatements: ${PG_LATENCY_NAMED}\` form only (the other one's throughput is above).`,
     "",
     "| store | steps (verify) | p50 @1 | p99 @1 | p50 @8 | p99 @8 | p50 @32 | p99 @32 |",
@@ -851,8 +904,11 @@ function render(
   );
   for (const m of measured) {
     if (!m.subject.latency) continue;
-    const cells = m.latency.map((l) => `${fmtMs(l.p50)} | ${fmtMs(l.p99)}`).join(" | ");
-    lines.push(`| ${m.subject.name} | ${yesNo(m.steps.verify)} | ${cells} |`);
+    const cells = (ls: readonly Latency[]) => ls.map((l) => `${fmtMs(l.p50)} | ${fmtMs(l.p99)}`).join(" | ");
+    lines.push(`| ${m.subject.name} | ${yesNo(m.steps.verify)} | ${cells(m.latency)} |`);
+    if (m.baselineLatency.length > 0) {
+      lines.push(`| raw baseline: ${m.subject.latencyBaseline!.name} | – | ${cells(m.baselineLatency)} |`);
+    }
   }
   for (const s of skipped) lines.push(`| ${s.name} | – | ${s.note} | – | – | – | – | – |`);
   return lines.join("\n");

@@ -49,5 +49,13 @@ describe("bench: stores verify (quick, memory)", () => {
     const latency = row(section, "| store | steps (verify) | p50 @1", "MemoryTokenStore");
     expect(latency).toHaveLength(8);
     for (const cell of latency.slice(2)) expect(Number.isFinite(Number(cell))).toBe(true);
+    // the raw baseline's latency beside it, at the same levels
+    const raw = row(
+      section,
+      "| store | steps (verify) | p50 @1",
+      "raw baseline: one code hash and an `await` (a verify's own floor)",
+    );
+    expect(raw).toHaveLength(8);
+    for (const cell of raw.slice(2)) expect(Number(cell)).toBeGreaterThanOrEqual(0);
   });
 });
