@@ -6,6 +6,8 @@
  * - Throughput at 32 concurrent callers on Redis (ioredis) and PostgreSQL (pg Pool), beside a raw baseline on the
  *   same client in the same round: an `EVALSHA` of `return 1` for Redis, a one-row `UPDATE … SET n = n + 1` (one
  *   row per caller) for PostgreSQL. Target: verify / baseline >= 0.6.
+ * - On PostgreSQL, the floor of such a verify in the same rounds: the baseline `UPDATE` and one appended row in one
+ *   statement (a verify changes its token and appends its event: two row writes), and verify against it.
  * - On Redis, the store's `verifyStep` alone (no service: tokens saved with `save`, each step the `ok` path)
  *   against the same baseline, and the client CPU (`process.cpuUsage`) per operation of each.
  * - p50 and p99 verify latency at 1, 8 and 32 concurrent callers on memory, Redis, Redis Cluster and PostgreSQL.
@@ -47,6 +49,8 @@ const PG_POOL_MAX = 8;
 /** The PostgreSQL form whose latency is measured: the store's default today (`namedStatements: false`). */
 const PG_LATENCY_NAMED = false;
 const PROVIDER = "P-1";
+/** A fixed time for the floor's appended row. */
+const T_BODY = 1_790_000_000_000;
 /** Throughput rounds and latency runs (full mode; quick mode does 1 of each). */
 const ROUNDS = 5;
 const RUNS = 5;
@@ -102,6 +106,11 @@ interface Subject {
   readonly driver?: DriverCounter;
   /** The raw baseline on the same client, for the throughput row. */
   readonly baseline?: { readonly name: string; readonly op: (caller: number) => Promise<unknown> };
+  /**
+   * The floor of any verify that changes the token and appends its event as two rows: the same two writes, bare,
+   * in one statement (PostgreSQL), measured in the same rounds as the baseline.
+   */
+  readonly floor?: { readonly name: string; readonly op: (caller: number) => Promise<unknown> };
   /** Verifies per caller in one throughput round. */
   readonly perCaller: number;
   /** Whether its latency is measured (the second PostgreSQL form only runs the throughput, to save minutes). */
@@ -299,6 +308,8 @@ interface Throughput {
   /** Median of the per-round ratios verify / baseline. */
   readonly ratio: number;
   readonly rounds: number;
+  /** The floor's ops/s and the medians of its per-round ratios to the baseline and of verify to it. */
+  readonly floor?: { readonly ops: number; readonly vsBaseline: number; readonly verifyVsFloor: number };
 }
 
 /**
@@ -314,9 +325,14 @@ async function throughput(subject: Subject, harness: Harness, quick: boolean): P
   const warm = Math.max(1, Math.floor(perCaller / 4));
   await harness.verifyLists(await harness.issueLists(CALLERS, warm));
   await runBaseline(baseline.op, CALLERS, warm);
+  const floor = subject.floor;
+  if (floor) await runBaseline(floor.op, CALLERS, warm);
   const v: number[] = [];
   const b: number[] = [];
   const ratios: number[] = [];
+  const f: number[] = [];
+  const fVsB: number[] = [];
+  const vVsF: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const lists = await harness.issueLists(CALLERS, perCaller);
     let verifyMs: number;
@@ -331,8 +347,20 @@ async function throughput(subject: Subject, harness: Harness, quick: boolean): P
     v.push(ops / (verifyMs / 1000));
     b.push(ops / (baselineMs / 1000));
     ratios.push(baselineMs / verifyMs);
+    if (floor) {
+      const floorMs = await runBaseline(floor.op, CALLERS, perCaller);
+      f.push(ops / (floorMs / 1000));
+      fVsB.push(baselineMs / floorMs);
+      vVsF.push(floorMs / verifyMs);
+    }
   }
-  return { verifyOps: median(v), baselineOps: median(b), ratio: median(ratios), rounds };
+  return {
+    verifyOps: median(v),
+    baselineOps: median(b),
+    ratio: median(ratios),
+    rounds,
+    ...(floor ? { floor: { ops: median(f), vsBaseline: median(fVsB), verifyVsFloor: median(vVsF) } } : {}),
+  };
 }
 
 /** `verifyStep` alone against the baseline: throughput ratio and client CPU per operation (µs). */
@@ -672,6 +700,13 @@ async function openPostgres(tag: string, named: boolean): Promise<Opened> {
   await pool.query(`CREATE TABLE "${schema}".baseline (id integer PRIMARY KEY, n bigint NOT NULL)`);
   await pool.query(`INSERT INTO "${schema}".baseline SELECT g, 0 FROM generate_series(0, ${CALLERS - 1}) g`);
   const update = `UPDATE "${schema}".baseline SET n = n + 1 WHERE id = $1`;
+  // The floor: the one-row UPDATE and one appended row (an event-sized text), in one statement and one commit.
+  await pool.query(
+    `CREATE TABLE "${schema}".baseline_log (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id integer NOT NULL, body text NOT NULL)`,
+  );
+  const twoRows = `WITH u AS (UPDATE "${schema}".baseline SET n = n + 1 WHERE id = $1 RETURNING id)
+    INSERT INTO "${schema}".baseline_log (id, body) SELECT u.id, $2 FROM u`;
+  const body = JSON.stringify({ id: "E".repeat(16), atMs: T_BODY, type: "token.verified", channel: "sms" });
   return {
     key: "postgres",
     name,
@@ -682,6 +717,12 @@ async function openPostgres(tag: string, named: boolean): Promise<Opened> {
       op: named
         ? (caller) => pool.query({ name: `${schema}_baseline`, text: update, values: [caller] })
         : (caller) => pool.query(update, [caller]),
+    },
+    floor: {
+      name: "the `UPDATE` and one appended row, one statement",
+      op: named
+        ? (caller) => pool.query({ name: `${schema}_floor`, text: twoRows, values: [caller, body] })
+        : (caller) => pool.query(twoRows, [caller, body]),
     },
     perCaller: 40,
     latency: named === PG_LATENCY_NAMED,
@@ -871,6 +912,26 @@ function render(
   }
   for (const s of skipped) {
     if (!s.name.includes("Cluster")) lines.push(`| ${s.name} | – | – | – | – | – | – | ${s.note} |`);
+  }
+  const floors = measured.filter((m) => m.throughput?.floor);
+  if (floors.length > 0) {
+    lines.push(
+      "",
+      "The floor of a PostgreSQL verify: the token's change and its event are two row writes, so beside the",
+      "one-row `UPDATE` the same rounds run that `UPDATE` with one appended row (an event-sized text) in one",
+      "statement and one commit, bare: no function, no judgement, no JSON building. `floor / UPDATE` is the",
+      "highest ratio any verify that writes its event as a row of its own can reach; `verify / floor` is how",
+      "close the step comes to it. Medians of the per-round ratios.",
+      "",
+      "| store | steps (verify) | floor | floor ops/s | floor / `UPDATE` | verify / floor |",
+      "|---|---|---|---:|---:|---:|",
+    );
+    for (const m of floors) {
+      const fl = m.throughput!.floor!;
+      lines.push(
+        `| ${m.subject.name} | ${yesNo(m.steps.verify)} | ${m.subject.floor!.name} | ${fmtOps(fl.ops)} | ${fl.vsBaseline.toFixed(2)} | ${fl.verifyVsFloor.toFixed(2)} |`,
+      );
+    }
   }
   const alone = measured.filter((m) => m.alone);
   if (alone.length > 0) {
