@@ -186,8 +186,7 @@ export class DeliveryRunner {
     let start = recorded;
     if (start === undefined) {
       start = this.startedEvent(job, run, ctx.clock.now());
-      const { id: _id, atMs, ...partial } = start.event;
-      await ctx.emit(partial, atMs);
+      await ctx.append(start.event);
     }
     const { deliveryId, deadlineAtMs } = start;
     const base = {
