@@ -16,6 +16,7 @@
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { TOKEN_VALUE_FIELDS } from "./_redis-token.js";
 
 /** A script and its SHA-1 (for `EVALSHA`). */
 export interface Script {
@@ -284,33 +285,34 @@ local function live(cur, issued)
 end
 `;
 
-// KEYS[1] token hash. save writes the fields ARGV[from..to] (name/value pairs) with the TTL ttl; cur is the
-// token's HMGET of 'i', 's', 'e', 'h', 'd' when the script has read it. A key without any of them holds no
-// token: nothing to delete.
+// The HSET arguments of a new token whose values are ARGV[f..f+8] (TOKEN_VALUE_FIELDS, in the order of the
+// fields as the earlier scripts wrote them): the names and the status and attempts are constants of the script.
+const TOKEN_HSET = [
+  `'d', ARGV[f], 's', 'active', 'a', '0'`,
+  ...TOKEN_VALUE_FIELDS.slice(1).map((name, i) => `'${name}', ARGV[f + ${i + 1}]`),
+].join(", ");
+
+// KEYS[1] token hash. save writes a new token (its values from ARGV[f], see TOKEN_HSET) with the TTL ttl; cur
+// is the token's HMGET of 'i', 's', 'e', 'h', 'd' when the script has read it. A key without any of them holds
+// no token: nothing to delete.
 const SAVE_FN = `
-local function save(k, ttl, issued, from, to, cur)
+local function save(k, ttl, issued, f, cur)
   cur = cur or redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
   local was = live(cur, issued)
   if cur[1] or cur[2] or cur[3] or cur[4] or cur[5] then redis.call('DEL', k) end
   if was then
-    local f = {unpack(ARGV, from, to)}
-    local n = #f
-    f[n + 1] = 'ph'
-    f[n + 2] = cur[4]
-    f[n + 3] = 'pe'
-    f[n + 4] = cur[3]
-    redis.call('HSET', k, unpack(f))
+    redis.call('HSET', k, ${TOKEN_HSET}, 'ph', cur[4], 'pe', cur[3])
   else
-    redis.call('HSET', k, unpack(ARGV, from, to))
+    redis.call('HSET', k, ${TOKEN_HSET})
   end
   redis.call('PEXPIRE', k, ttl)
   if was then return cur[1], cur[5] end
   return nil, nil
 end
 `;
-// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
+// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..11] its values.
 const SAVE_LUA = `${uses(LIVE_FN, SAVE_FN)}
-local superseded = save(KEYS[1], ARGV[1], ARGV[2] + 0, 3, #ARGV)
+local superseded = save(KEYS[1], ARGV[1], ARGV[2] + 0, 3)
 if superseded then return {superseded} end
 return {}
 `;
@@ -380,8 +382,8 @@ return 1
 // ARGV[5] cooldown max, ARGV[6] cooldown windowMs, ARGV[7] sends max, ARGV[8] sends windowMs, ARGV[9] token
 // ttl, ARGV[10] cap, ARGV[11] retentionMs, ARGV[12] '1' when the events are appended here, ARGV[13]/[14] the
 // revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] what the save must
-// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19] the number F of
-// token fields, then the F fields (name/value pairs), then (id, atMs, JSON) per issued event.
+// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19..27] the token's
+// values (see TOKEN_HSET), then (id, atMs, JSON) per issued event.
 // Returns {refusal, resetAtMs}, {'conflict'} (the save would not supersede what ARGV[17] says) or {'saved',
 // supersededId or false}. Every check comes before any write; the counters and the token are read once.
 const ISSUE_LUA = `${uses(PEEK_FN, INT_FN, INCR_FN, ...APPEND, LIVE_FN, SAVE_FN)}
@@ -413,8 +415,7 @@ if ARGV[17] ~= '0' then
 end
 if ck then incr(ck, ARGV[6] + 0, now, cc) end
 incr(KEYS[2], ARGV[8] + 0, now, sc)
-local nf = ARGV[19] + 0
-local superseded, data = save(KEYS[1], ARGV[9], now, 20, 19 + nf, cur)
+local superseded, data = save(KEYS[1], ARGV[9], now, 19, cur)
 if ARGV[12] == '1' then
   local cap = ARGV[10] + 0
   local retention = ARGV[11] + 0
@@ -424,7 +425,7 @@ if ARGV[12] == '1' then
     append(KEYS[ki], KEYS[ki + 1], ARGV[15], ARGV[16], json, cap, retention)
   end
   ki = ki + 2
-  for a = 20 + nf, #ARGV, 3 do
+  for a = 28, #ARGV, 3 do
     append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
     ki = ki + 2
   end
@@ -465,11 +466,11 @@ end
 return 1
 `;
 
-// The verify step. KEYS[1] token hash, KEYS[2] the provider's counter (when ARGV[4] = '1'). ARGV[1] providerId,
-// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] '1' to settle the beneficiary's side here too (one server:
-// its keys, named from the token's 'b', are not in KEYS), ARGV[5] prefix, ARGV[6] failure windowMs, ARGV[7]
-// provider windowMs, ARGV[8] cap, ARGV[9] retentionMs, ARGV[10]/[11] the first event's id and the head of its
-// JSON ('{"id":<id>,"atMs":<nowMs>'), ARGV[12]/[13] the second's, ARGV[14]/[15] ',"guideId":<guideId>' and
+// The verify step. KEYS[1] token hash, KEYS[2] (when given: the beneficiary's side is settled here too, one
+// server, its keys named from the token's 'b' and not in KEYS) the provider's counter. ARGV[1] providerId,
+// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] prefix, ARGV[5] failure windowMs, ARGV[6] provider windowMs,
+// ARGV[7] cap, ARGV[8] retentionMs, ARGV[9]/[10] the first event's id and the head of its JSON
+// ('{"id":<id>,"atMs":<nowMs>'), ARGV[11]/[12] the second's, ARGV[13]/[14] ',"guideId":<guideId>' and
 // ',"providerId":<providerId>' (JSON texts).
 // Returns {outcome} or {outcome, attemptsLeft, d, status, attempts, settled (1/0), provider count or -1}.
 // The events are built as verifyStepEvents builds them, field for field. The beneficiary's writes come before
@@ -482,35 +483,35 @@ if outcome == 'not_found' then return {outcome} end
 local settled = 0
 local pf = -1
 local b = t[10]
-if ARGV[4] == '1' and b then
-  local z = ARGV[5] .. ':ez:{' .. b .. '}'
-  local h = ARGV[5] .. ':eh:{' .. b .. '}'
-  if outcome == 'mismatch' then incr(ARGV[5] .. ':c:{' .. b .. '}:bf', ARGV[6] + 0, now) end
-  if outcome == 'wrong_provider' then pf = incr(KEYS[2], ARGV[7] + 0, now) end
+if KEYS[2] and b then
+  local z = ARGV[4] .. ':ez:{' .. b .. '}'
+  local h = ARGV[4] .. ':eh:{' .. b .. '}'
+  if outcome == 'mismatch' then incr(ARGV[4] .. ':c:{' .. b .. '}:bf', ARGV[5] + 0, now) end
+  if outcome == 'wrong_provider' then pf = incr(KEYS[2], ARGV[6] + 0, now) end
   -- the event's fields after atMs: beneficiaryId and guideId (j), providerId, tokenId and channel (k)
   local j = t[11]
   local k = t[12]
   if not (j and k) then
     ${ITEMS_FN.trim()}
     local it = items(t[7])
-    j = ',"beneficiaryId":' .. it[4] .. ARGV[14]
+    j = ',"beneficiaryId":' .. it[4] .. ARGV[13]
     k = ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
   end
-  local cap = ARGV[8] + 0
-  local retention = ARGV[9] + 0
+  local cap = ARGV[7] + 0
+  local retention = ARGV[8] + 0
   if outcome == 'ok' then
-    append(z, h, ARGV[10], ARGV[3], ARGV[11] .. j .. ARGV[15] .. k .. ',"type":"token.verified"}', cap, retention)
+    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.verified"}', cap, retention)
   elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
-    local json = ARGV[11] .. j .. ARGV[15] .. k .. ',"type":"token.rejected","reason":"' .. outcome
+    local json = ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"' .. outcome
       .. '","attemptsLeft":' .. string.format('%d', left)
     if outcome == 'wrong_provider' then json = json .. ',"providerFailures":' .. string.format('%d', pf) end
-    append(z, h, ARGV[10], ARGV[3], json .. '}', cap, retention)
+    append(z, h, ARGV[9], ARGV[3], json .. '}', cap, retention)
     if left == 0 then
-      local locked = ARGV[13] .. j .. ARGV[15] .. k .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
-      append(z, h, ARGV[12], ARGV[3], locked, cap, retention)
+      local locked = ARGV[12] .. j .. ARGV[14] .. k .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
+      append(z, h, ARGV[11], ARGV[3], locked, cap, retention)
     end
   else
-    append(z, h, ARGV[10], ARGV[3], ARGV[11] .. j .. ARGV[15] .. k .. ',"type":"token.rejected","reason":"'
+    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"'
       .. outcome .. '"}', cap, retention)
   end
   settled = 1

@@ -167,7 +167,6 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
       providerId,
       input.candidateHash,
       now,
-      one ? "1" : "0",
       host.prefix,
       String(input.failureWindowMs),
       String(input.providerFailures.windowMs),

@@ -76,7 +76,7 @@ import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
 import { SCRIPTS, type Script } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
-import { parseToken, tokenFields } from "./_redis-token.js";
+import { parseToken, tokenValues } from "./_redis-token.js";
 
 /**
  * An ioredis client (`Redis` or `Cluster`): anything with `call(command, ...args)`.
@@ -368,7 +368,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       "save",
       SCRIPTS.save,
       [this.#key("t", token.guideId)],
-      [String(ttlMs), String(token.issuedAtMs), ...tokenFields(token)],
+      [String(ttlMs), String(token.issuedAtMs), ...tokenValues(token)],
     );
     if (!Array.isArray(reply)) throw fail("save");
     return { superseded: reply.map(String) };
