@@ -9,7 +9,9 @@
  * - On PostgreSQL, the floor of such a verify in the same rounds: the baseline `UPDATE` and one appended row in one
  *   statement (a verify changes its token and appends its event: two row writes), and verify against it.
  * - On Redis, the store's `verifyStep` alone (no service: tokens saved with `save`, each step the `ok` path)
- *   against the same baseline, and the client CPU (`process.cpuUsage`) per operation of each.
+ *   against the same baseline, the client CPU (`process.cpuUsage`) per operation of each, and what the server
+ *   spends per call of each script (`INFO commandstats` before and after each phase: the `EVALSHA` time per
+ *   call, and the time of the commands the script ran).
  * - p50 and p99 verify latency at 1, 8 and 32 concurrent callers on memory, Redis, Redis Cluster and PostgreSQL.
  * - Round trips: the driver calls (ioredis `sendCommand`, pg `Client#query`) of one `verify` and of one `issue` up
  *   to its first delivery try, and the store-port calls the service makes for them. Deterministic.
@@ -111,6 +113,8 @@ interface Subject {
    * in one statement (PostgreSQL), measured in the same rounds as the baseline.
    */
   readonly floor?: { readonly name: string; readonly op: (caller: number) => Promise<unknown> };
+  /** The server's command statistics (Redis `INFO commandstats`), for what a script costs it. */
+  readonly commandStats?: () => Promise<CommandStats>;
   /** Verifies per caller in one throughput round. */
   readonly perCaller: number;
   /** Whether its latency is measured (the second PostgreSQL form only runs the throughput, to save minutes). */
@@ -120,6 +124,44 @@ interface Subject {
     | { readonly name: string; readonly op: (caller: number) => Promise<unknown> }
     | undefined;
   close(): Promise<void>;
+}
+
+/** Per command (lowercase, as `INFO commandstats` names it): calls and total µs since the server's last reset. */
+type CommandStats = Map<string, { readonly calls: number; readonly usec: number }>;
+
+/** Parses `INFO commandstats`. */
+function parseCommandStats(info: string): CommandStats {
+  const stats: CommandStats = new Map();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return stats;
+}
+
+/** What the server spent between two snapshots, per `EVALSHA` call. */
+interface ServerCost {
+  /** `EVALSHA` calls seen: more than the phase made when other clients ran scripts on the server meanwhile. */
+  readonly calls: number;
+  /** µs per `EVALSHA` call, the commands the scripts ran included. */
+  readonly usecPerCall: number;
+  /** µs per `EVALSHA` call spent in the commands the scripts ran (every other command's time over the calls). */
+  readonly innerUsecPerCall: number;
+}
+
+function serverCost(before: CommandStats, after: CommandStats): ServerCost {
+  const delta = (name: string) => {
+    const a = after.get(name);
+    const b = before.get(name);
+    return { calls: (a?.calls ?? 0) - (b?.calls ?? 0), usec: (a?.usec ?? 0) - (b?.usec ?? 0) };
+  };
+  const evalsha = delta("evalsha");
+  let inner = 0;
+  for (const name of after.keys()) {
+    if (name === "evalsha" || name === "eval" || name === "info" || name.startsWith("config")) continue;
+    inner += delta(name).usec;
+  }
+  const calls = Math.max(1, evalsha.calls);
+  return { calls: evalsha.calls, usecPerCall: evalsha.usec / calls, innerUsecPerCall: inner / calls };
 }
 
 type Opened = Subject | { readonly key: Subject["key"]; readonly name: string; readonly note: string };
@@ -370,7 +412,21 @@ interface StepAlone {
   readonly ratio: number;
   readonly stepCpuUs: number;
   readonly baselineCpuUs: number;
+  /** The server's cost per script call (medians over the rounds), when the subject reads its statistics. */
+  readonly stepServer?: ServerCost;
+  readonly baselineServer?: ServerCost;
+  /** Whether every round saw exactly its own `EVALSHA` calls (no other client's scripts mixed in). */
+  readonly serverClean?: boolean;
   readonly rounds: number;
+}
+
+/** The medians, field by field, of the costs of the rounds. */
+function medianCost(costs: readonly ServerCost[]): ServerCost {
+  return {
+    calls: median(costs.map((c) => c.calls)),
+    usecPerCall: median(costs.map((c) => c.usecPerCall)),
+    innerUsecPerCall: median(costs.map((c) => c.innerUsecPerCall)),
+  };
 }
 
 /** Client CPU (user + system, µs) and elapsed ms of `run`. */
@@ -441,10 +497,20 @@ async function stepAlone(subject: Subject, tag: string, quick: boolean): Promise
   const ratios: number[] = [];
   const vCpu: number[] = [];
   const bCpu: number[] = [];
+  const vServer: ServerCost[] = [];
+  const bServer: ServerCost[] = [];
+  const stats = subject.commandStats;
+  // the server's statistics around a phase (read outside the timed part)
+  const around = async <T>(costs: ServerCost[], run: () => Promise<T>): Promise<T> => {
+    const before = stats ? await stats() : undefined;
+    const result = await run();
+    if (stats && before) costs.push(serverCost(before, await stats()));
+    return result;
+  };
   for (let round = 0; round < rounds; round++) {
     const lists = await prepare(ops);
-    const runSteps = () => timed(() => verifyAll(lists));
-    const runBase = () => timed(() => runBaseline(baseline.op, CALLERS, perCaller));
+    const runSteps = () => around(vServer, () => timed(() => verifyAll(lists)));
+    const runBase = () => around(bServer, () => timed(() => runBaseline(baseline.op, CALLERS, perCaller)));
     let steps: { ms: number; cpuUs: number };
     let base: { ms: number; cpuUs: number };
     if (round % 2 === 0) {
@@ -466,6 +532,13 @@ async function stepAlone(subject: Subject, tag: string, quick: boolean): Promise
     ratio: median(ratios),
     stepCpuUs: median(vCpu),
     baselineCpuUs: median(bCpu),
+    ...(stats
+      ? {
+          stepServer: medianCost(vServer),
+          baselineServer: medianCost(bServer),
+          serverClean: [...vServer, ...bServer].every((c) => c.calls === ops),
+        }
+      : {}),
     rounds,
   };
 }
@@ -602,6 +675,7 @@ async function openRedis(tag: string): Promise<Opened> {
     store: new RedisTokenStore({ client, prefix }),
     driver,
     baseline: { name: "EVALSHA `return 1`", op: evalshaOne },
+    commandStats: async () => parseCommandStats(String(await client.call("INFO", "commandstats"))),
     perCaller: 100,
     latency: true,
     latencyBaseline: { name: "EVALSHA `return 1`", op: evalshaOne },
@@ -940,13 +1014,24 @@ function render(
       "`verifyStep` alone: the store's step without the service, each on a token saved beforehand with `save` (the",
       "`ok` path: the attempt and its `token.verified`), in rounds as above. Client CPU per operation: user + system",
       "time of the process (`process.cpuUsage`) over a round, divided by its operations; medians over the rounds.",
+      "Server time per script call: `INFO commandstats` read before and after each phase of a round, the `EVALSHA`",
+      "time over its calls (the script's commands included; in brackets the part spent in those commands), medians",
+      "over the rounds. `clean`: every phase saw exactly its own calls; `no` when other clients ran scripts on the",
+      "server meanwhile (their time is then mixed in).",
       "",
-      "| store | `verifyStep`: client CPU per op (µs) | baseline: client CPU per op (µs) |",
-      "|---|---:|---:|",
+      "| store | `verifyStep`: client CPU per op (µs) | baseline: client CPU per op (µs) | `verifyStep` script: server µs per call (its commands) | baseline: server µs per call | server ratio | clean |",
+      "|---|---:|---:|---:|---:|---:|---|",
     );
     for (const m of alone) {
+      const a = m.alone!;
+      const v = a.stepServer;
+      const b = a.baselineServer;
+      const server =
+        v && b
+          ? `${v.usecPerCall.toFixed(1)} (${v.innerUsecPerCall.toFixed(1)}) | ${b.usecPerCall.toFixed(2)} | ${(v.usecPerCall / b.usecPerCall).toFixed(1)} | ${yesNo(a.serverClean === true)}`
+          : "– | – | – | –";
       lines.push(
-        `| ${m.subject.name} | ${m.alone!.stepCpuUs.toFixed(1)} | ${m.alone!.baselineCpuUs.toFixed(1)} |`,
+        `| ${m.subject.name} | ${a.stepCpuUs.toFixed(1)} | ${a.baselineCpuUs.toFixed(1)} | ${server} |`,
       );
     }
   }

@@ -20,7 +20,7 @@ import type { TokenEvent } from "../ports/events.js";
 import type { IssueStepInput, IssueStepResult } from "../ports/store-steps.js";
 import { SCRIPTS } from "./_redis-scripts.js";
 import { appendEvents, fail, type RedisStepHost, releaseEvents, together } from "./_redis-steps.js";
-import { tokenFields } from "./_redis-token.js";
+import { tokenValues } from "./_redis-token.js";
 
 type Refusal = Exclude<IssueStepResult, { outcome: "saved" }>;
 type ScriptResult =
@@ -73,7 +73,7 @@ async function issueScript(
       eventArgs.push(event.id, String(event.atMs), JSON.stringify(event));
     }
   }
-  const fields = tokenFields(token);
+
   const ttlMs = Math.max(1, Math.ceil(token.expiresAtMs - token.issuedAtMs + host.tokenRetentionMs));
   const reply = await host.eval("issueStep", SCRIPTS.issue, keys, [
     mode.checkFailures ? "1" : "0",
@@ -94,8 +94,7 @@ async function issueScript(
     String(input.revokedEvent.atMs),
     mode.expect === undefined ? "0" : mode.expect === null ? "1" : "2",
     mode.expect ?? "",
-    String(fields.length),
-    ...fields,
+    ...tokenValues(token),
     ...eventArgs,
   ]);
   if (!Array.isArray(reply)) throw fail("issueStep");

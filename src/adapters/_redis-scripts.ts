@@ -16,6 +16,7 @@
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { TOKEN_VALUE_FIELDS } from "./_redis-token.js";
 
 /** A script and its SHA-1 (for `EVALSHA`). */
 export interface Script {
@@ -27,19 +28,42 @@ function script(source: string): Script {
   return { source, sha: bytesToHex(sha1(utf8ToBytes(source))) };
 }
 
+/** The helpers of a script, each once, in the order given (a helper comes after those it calls). */
+function uses(...helpers: string[]): string {
+  return [...new Set(helpers)].join("");
+}
+
+// Every script defines only the helpers it calls: a helper is a closure made again on every run. Numbers read
+// from ARGV or from a hash are coerced by arithmetic (`x + 0`, cheaper than `tonumber`; our own fields and
+// arguments always hold numbers), and written back as text by int(), whose '%d' gives the same text as '%.0f'
+// (what these scripts always wrote) for the integers it takes, at half the cost.
+const INT_FN = `
+local function int(x)
+  if x % 1 == 0 and x > -9007199254740992 and x < 9007199254740992 then return string.format('%d', x) end
+  return string.format('%.0f', x)
+end
+`;
+
 // Fixed-window counters. incr: the TTL is set when a window starts (windowMs) and never shortened, so a caller's
-// clock running ahead of Redis' cannot drop a live window. decr: one hit back in the current window, not below 0.
-const COUNTER_FNS = `
-local function incr(k, win, now)
-  local c = redis.call('HMGET', k, 'count', 'resetAtMs')
-  if c[1] and tonumber(c[2]) > now then
-    return redis.call('HINCRBY', k, 'count', 1), tonumber(c[2])
+// clock running ahead of Redis' cannot drop a live window; given c (its HMGET of 'count', 'resetAtMs', read
+// by the same script) it does not read the counter again. Returns the count and resetAtMs as text.
+const INCR_FN = `
+local function incr(k, win, now, c)
+  c = c or redis.call('HMGET', k, 'count', 'resetAtMs')
+  if c[1] and c[2] + 0 > now then
+    return redis.call('HINCRBY', k, 'count', 1), c[2]
   end
   local reset = now + win
-  redis.call('HSET', k, 'count', 1, 'resetAtMs', string.format('%.0f', reset))
-  redis.call('PEXPIRE', k, string.format('%.0f', math.max(1, reset - now)))
-  return 1, reset
+  local r = int(reset)
+  redis.call('HSET', k, 'count', '1', 'resetAtMs', r)
+  local ttl = reset - now
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', k, int(ttl))
+  return 1, r
 end
+`;
+// decr: one hit back in the current window, not below 0.
+const DECR_FN = `
 local function decr(k, now)
   local c = redis.call('HMGET', k, 'count', 'resetAtMs')
   if not c[1] or tonumber(c[2]) <= now then return 0, '0' end
@@ -47,10 +71,12 @@ local function decr(k, now)
   if count > 0 then count = redis.call('HINCRBY', k, 'count', -1) end
   return count, c[2]
 end
-local function peek(k, now)
-  local c = redis.call('HMGET', k, 'count', 'resetAtMs')
-  if c[1] and c[2] and tonumber(c[2]) > now then return tonumber(c[1]), tonumber(c[2]) end
-  return 0, 0
+`;
+// peek: the count and resetAtMs (as text) of a counter's HMGET of 'count', 'resetAtMs'; 0 and '0' outside a window.
+const PEEK_FN = `
+local function peek(c, now)
+  if c[1] and c[2] and c[2] + 0 > now then return c[1] + 0, c[2] end
+  return 0, '0'
 end
 `;
 
@@ -69,13 +95,19 @@ local function claim(k, expires, now)
 end
 `;
 
-// The event log: removes every entry older than the cutoff and the oldest beyond the cap; append adds one event
-// (its JSON exactly as given) and trims. The hash holds 'e:<seq>' -> event JSON, 'd:<seq>' -> event id,
-// 'i:<id>' -> seq, '#seq' the last seq given, '#max' and '#min' the newest and the oldest atMs in the log (both
-// absent in logs written before them: read from the sorted set once, then kept exact by every write). trim is
-// given what append knows: the last seq (a log never holds more events than seqs were given, so a seq within
-// the cap spares counting the set) and the oldest atMs (at or after the cutoff: nothing is too old).
-const EVENT_FNS = `
+// The event log: a sorted set of seqs scored by atMs and a hash: 'e:<seq>' -> event JSON, 'd:<seq>' -> event
+// id, 'i:<id>' -> seq, '#seq' the last seq given, '#min' the oldest atMs in the log (absent in logs written
+// before it: read from the set once) and '#exp' the atMs until which the log's keys are known to live (absent
+// in logs written before it; '#max', the newest atMs, was kept before '#exp' and is dropped when '#exp' is
+// first set). The log lives at least the retention past its newest event, by the clock of the calls that
+// append to it (the log's TTL is relative, set from the event's atMs as now): an append that finds '#exp'
+// covering its event's atMs plus the retention leaves the TTL alone; otherwise it sets the TTL to the
+// retention plus a slack (an hour, or the retention when shorter) past the newest event, so the appends that
+// follow within the slack skip it. trim removes every entry older than the cutoff (when given) and the
+// oldest beyond the cap; it is given what append knows: the last seq (a log never holds more events than seqs
+// were given, so a seq within the cap spares counting the set) and the oldest atMs (at or after the cutoff:
+// nothing is too old).
+const OLDEST_FN = `
 local function oldest(z, h)
   local low = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
   if not low[2] then return nil end
@@ -83,9 +115,11 @@ local function oldest(z, h)
   redis.call('HSET', h, '#min', string.format('%.0f', lo))
   return lo
 end
+`;
+const TRIM_FN = `
 local function trim(z, h, cutoff, cap, seq, lo)
   local old = 0
-  if not lo or lo < tonumber(cutoff) then old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff) end
+  if cutoff and (not lo or lo < tonumber(cutoff)) then old = redis.call('ZCOUNT', z, '-inf', '(' .. cutoff) end
   local over = 0
   if not seq or seq > cap then
     over = redis.call('ZCARD', z) - old - cap
@@ -106,58 +140,90 @@ local function trim(z, h, cutoff, cap, seq, lo)
   if not oldest(z, h) then redis.call('DEL', z, h) end
   return n
 end
+`;
+// append adds one event (its JSON exactly as given) and trims. Three ways: a new log (the event is its oldest
+// and newest); the common case, an integer atMs (safe) with nothing too old and '#exp' covering it (no TTL to
+// set: the ZADD and one HSET, the cap's trim when past it); any other case as the scripts before '#exp' did
+// it, the TTL set only when '#exp' does not cover the event.
+const APPEND_FN = `
 local function append(z, h, id, at, json, cap, retention)
-  local st = redis.call('HMGET', h, '#seq', '#max', '#min')
-  local seq = (tonumber(st[1]) or 0) + 1
-  local m = string.format('%016d', seq)
-  local atn = tonumber(at)
-  local newest = tonumber(st[2])
-  local lo = tonumber(st[3])
+  local st = redis.call('HMGET', h, '#seq', '#min', '#exp')
+  local a = at + 0
+  local exact = a % 1 == 0 and a > -9007199254740992 and a < 9007199254740992
   if not st[1] then
-    newest = atn
-    lo = atn
-  elseif not newest then
-    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
-    newest = tonumber(top[2])
+    local m = '0000000000000001'
+    local ttl = retention + (retention < 3600000 and retention or 3600000)
+    redis.call('ZADD', z, at, m)
+    redis.call('HSET', h, '#seq', m, '#min', exact and at or int(a), '#exp', int(math.floor(a + ttl)),
+      'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+    local t = int(ttl)
+    redis.call('PEXPIRE', z, t)
+    redis.call('PEXPIRE', h, t)
+    return
   end
-  if not newest or atn > newest then newest = atn end
-  if lo and atn < lo then lo = atn end
+  local seq = st[1] + 1
+  local m = string.format('%016d', seq)
   redis.call('ZADD', z, at, m)
-  local max = string.format('%.0f', newest)
-  if lo then
-    redis.call('HSET', h, '#seq', seq, '#max', max, '#min', string.format('%.0f', lo), 'e:' .. m, json,
-      'd:' .. m, id, 'i:' .. id, m)
-  else
-    redis.call('HSET', h, '#seq', seq, '#max', max, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+  local lo = st[2] and st[2] + 0
+  local exp = st[3] and st[3] + 0
+  if exact and lo and exp and lo >= a - retention and a + retention <= exp then
+    if a < lo then
+      redis.call('HSET', h, '#seq', m, '#min', at, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+    else
+      redis.call('HSET', h, '#seq', m, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+    end
+    if seq > cap then trim(z, h, nil, cap, seq, lo) end
+    return
   end
-  trim(z, h, string.format('%.0f', atn - retention), cap, seq, lo)
-  local ttl = retention + newest - atn
+  if lo and a < lo then lo = a end
+  if lo then
+    redis.call('HSET', h, '#seq', m, '#min', string.format('%.0f', lo), 'e:' .. m, json, 'd:' .. m, id,
+      'i:' .. id, m)
+  else
+    redis.call('HSET', h, '#seq', m, 'e:' .. m, json, 'd:' .. m, id, 'i:' .. id, m)
+  end
+  trim(z, h, string.format('%.0f', a - retention), cap, seq, lo)
+  if exp and a + retention <= exp then return end
+  local newest = a
+  if not exp then
+    -- a log written before '#exp': its newest event from the set ('#max' goes)
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    if top[2] and top[2] + 0 > a then newest = top[2] + 0 end
+    redis.call('HDEL', h, '#max')
+  end
+  local ttl = retention + (retention < 3600000 and retention or 3600000) + newest - a
   if ttl < 1 then ttl = 1 end
-  redis.call('PEXPIRE', z, string.format('%.0f', ttl))
-  redis.call('PEXPIRE', h, string.format('%.0f', ttl))
+  local t = string.format('%.0f', ttl)
+  redis.call('PEXPIRE', z, t)
+  redis.call('PEXPIRE', h, t)
+  redis.call('HSET', h, '#exp', string.format('%.0f', math.floor(a + tonumber(t))))
 end
 `;
 
+/** The helpers append calls, and append. */
+const APPEND = [INT_FN, OLDEST_FN, TRIM_FN, APPEND_FN] as const;
+
 // A token's check (see AttemptResult), without writing: judge reads the HMGET below and answers the outcome,
-// attemptsLeft (-1 when not applicable), the status and the attempts after the step; settle writes them.
+// attemptsLeft (-1 when not applicable), the status and the attempts after the step (the stored text when
+// unchanged); settle writes them.
 const TOKEN_FIELDS = `'s', 'e', 'p', 'h', 'm', 'a', 'd', 'ph', 'pe', 'b'`;
 const ATTEMPT_FNS = `
 local function judge(t, provider, cand, now)
   local status = t[1]
   if not status then return 'not_found', -1 end
-  local attempts = tonumber(t[6])
+  local attempts = t[6]
   local left = -1
   local outcome
   if status == 'revoked' or status == 'consumed' then
     outcome = status
-  elseif now >= tonumber(t[2]) then
+  elseif now >= t[2] + 0 then
     outcome = 'expired'
   elseif status == 'locked' then
     outcome = 'locked'
   else
     if t[3] ~= provider then outcome = 'wrong_provider'
     elseif t[4] ~= cand then
-      if t[8] and t[8] == cand and now < tonumber(t[9]) then outcome = 'superseded'
+      if t[8] and t[8] == cand and now < t[9] + 0 then outcome = 'superseded'
       else outcome = 'mismatch' end
     else outcome = 'ok' end
     if outcome == 'ok' then
@@ -165,7 +231,7 @@ local function judge(t, provider, cand, now)
     elseif outcome ~= 'superseded' then
       -- the previous code, arriving late (superseded), is not counted
       attempts = attempts + 1
-      local max = tonumber(t[5])
+      local max = t[5] + 0
       if attempts >= max then
         status = 'locked'
         left = 0
@@ -215,25 +281,38 @@ end
 // Whether the token of an HMGET of 'i', 's', 'e' (first) is live at 'issued', so that a save supersedes it.
 const LIVE_FN = `
 local function live(cur, issued)
-  return cur[1] and cur[2] == 'active' and tonumber(cur[3]) > issued
+  return cur[1] and cur[2] == 'active' and cur[3] + 0 > issued
 end
 `;
 
-// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..] field/value pairs.
-const SAVE_FN = `${LIVE_FN}
-local function save(k, ttl, issued, fields)
-  local cur = redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
+// The HSET arguments of a new token whose values are ARGV[f..f+8] (TOKEN_VALUE_FIELDS, in the order of the
+// fields as the earlier scripts wrote them): the names and the status and attempts are constants of the script.
+const TOKEN_HSET = [
+  `'d', ARGV[f], 's', 'active', 'a', '0'`,
+  ...TOKEN_VALUE_FIELDS.slice(1).map((name, i) => `'${name}', ARGV[f + ${i + 1}]`),
+].join(", ");
+
+// KEYS[1] token hash. save writes a new token (its values from ARGV[f], see TOKEN_HSET) with the TTL ttl; cur
+// is the token's HMGET of 'i', 's', 'e', 'h', 'd' when the script has read it. A key without any of them holds
+// no token: nothing to delete.
+const SAVE_FN = `
+local function save(k, ttl, issued, f, cur)
+  cur = cur or redis.call('HMGET', k, 'i', 's', 'e', 'h', 'd')
   local was = live(cur, issued)
-  redis.call('DEL', k)
-  redis.call('HSET', k, unpack(fields))
-  if was then redis.call('HSET', k, 'ph', cur[4], 'pe', cur[3]) end
+  if cur[1] or cur[2] or cur[3] or cur[4] or cur[5] then redis.call('DEL', k) end
+  if was then
+    redis.call('HSET', k, ${TOKEN_HSET}, 'ph', cur[4], 'pe', cur[3])
+  else
+    redis.call('HSET', k, ${TOKEN_HSET})
+  end
   redis.call('PEXPIRE', k, ttl)
   if was then return cur[1], cur[5] end
   return nil, nil
 end
 `;
-const SAVE_LUA = `${SAVE_FN}
-local superseded = save(KEYS[1], ARGV[1], tonumber(ARGV[2]), {unpack(ARGV, 3)})
+// KEYS[1] token hash. ARGV[1] ttl ms, ARGV[2] issuedAtMs of the new token, ARGV[3..11] its values.
+const SAVE_LUA = `${uses(LIVE_FN, SAVE_FN)}
+local superseded = save(KEYS[1], ARGV[1], ARGV[2] + 0, 3)
 if superseded then return {superseded} end
 return {}
 `;
@@ -242,7 +321,7 @@ return {}
 // Returns {outcome} or {outcome, attemptsLeft (-1 when not applicable), d, status, attempts} after the step.
 const ATTEMPT_LUA = `${ATTEMPT_FNS}
 local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS})
-local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], tonumber(ARGV[3]))
+local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], ARGV[3] + 0)
 if outcome == 'not_found' then return {outcome} end
 settle(KEYS[1], outcome, status)
 return {outcome, left, t[7], status, attempts}
@@ -257,13 +336,13 @@ return {t[3], t[1], t[4]}
 `;
 
 // KEYS[1] counter hash. ARGV[1] windowMs, ARGV[2] nowMs. Returns {count, resetAtMs}.
-const INCREMENT_LUA = `${COUNTER_FNS}
-local count, reset = incr(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-return {count, string.format('%.0f', reset)}
+const INCREMENT_LUA = `${uses(INT_FN, INCR_FN)}
+local count, reset = incr(KEYS[1], ARGV[1] + 0, ARGV[2] + 0)
+return {count, reset}
 `;
 
 // KEYS[1] counter hash. ARGV[1] nowMs. Takes one hit back in the current window (not below 0).
-const DECREMENT_LUA = `${COUNTER_FNS}
+const DECREMENT_LUA = `${DECR_FN}
 local count, reset = decr(KEYS[1], tonumber(ARGV[1]))
 return {count, reset}
 `;
@@ -275,22 +354,22 @@ return 0
 `;
 
 // KEYS[1] zset, KEYS[2] hash. ARGV[1] id, ARGV[2] atMs, ARGV[3] JSON, ARGV[4] cap, ARGV[5] retentionMs.
-const APPEND_LUA = `${EVENT_FNS}
-append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+const APPEND_LUA = `${uses(...APPEND)}
+append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4] + 0, ARGV[5] + 0)
 return 1
 `;
 
 // Events, and optionally one counter hit first. ARGV[1] '1' when KEYS[1] is a counter to hit, ARGV[2] its
 // windowMs, ARGV[3] nowMs, ARGV[4] cap, ARGV[5] retentionMs, then (id, atMs, JSON) per event; KEYS: the
 // counter (when hit), then (zset, hash) per event.
-const EVENTS_LUA = `${COUNTER_FNS}${EVENT_FNS}
+const EVENTS_LUA = `${uses(INT_FN, INCR_FN, ...APPEND)}
 local ki = 1
 if ARGV[1] == '1' then
-  incr(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+  incr(KEYS[1], ARGV[2] + 0, ARGV[3] + 0)
   ki = 2
 end
-local cap = tonumber(ARGV[4])
-local retention = tonumber(ARGV[5])
+local cap = ARGV[4] + 0
+local retention = ARGV[5] + 0
 for a = 6, #ARGV, 3 do
   append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
   ki = ki + 2
@@ -303,48 +382,50 @@ return 1
 // ARGV[5] cooldown max, ARGV[6] cooldown windowMs, ARGV[7] sends max, ARGV[8] sends windowMs, ARGV[9] token
 // ttl, ARGV[10] cap, ARGV[11] retentionMs, ARGV[12] '1' when the events are appended here, ARGV[13]/[14] the
 // revocation's JSON before/after its tokenId, ARGV[15] its id, ARGV[16] its atMs, ARGV[17] what the save must
-// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19] the number F of
-// token fields, then the F fields (name/value pairs), then (id, atMs, JSON) per issued event.
+// supersede ('0' no condition, '1' no token, '2' the live token whose id is ARGV[18]), ARGV[19..27] the token's
+// values (see TOKEN_HSET), then (id, atMs, JSON) per issued event.
 // Returns {refusal, resetAtMs}, {'conflict'} (the save would not supersede what ARGV[17] says) or {'saved',
-// supersededId or false}. Every check comes before any write.
-const ISSUE_LUA = `${COUNTER_FNS}${EVENT_FNS}${ITEMS_FN}${SAVE_FN}
-local now = tonumber(ARGV[3])
+// supersededId or false}. Every check comes before any write; the counters and the token are read once.
+const ISSUE_LUA = `${uses(PEEK_FN, INT_FN, INCR_FN, ...APPEND, LIVE_FN, SAVE_FN)}
+local now = ARGV[3] + 0
 local ki = 3
 local fk
 local ck
 if ARGV[1] == '1' then fk = KEYS[ki]; ki = ki + 1 end
 if ARGV[2] == '1' then ck = KEYS[ki]; ki = ki + 1 end
 if fk then
-  local n, r = peek(fk, now)
-  if n >= tonumber(ARGV[4]) then return {'locked_out', string.format('%.0f', r)} end
+  local n, r = peek(redis.call('HMGET', fk, 'count', 'resetAtMs'), now)
+  if n >= ARGV[4] + 0 then return {'locked_out', r} end
 end
+local cc
 if ck then
-  local n, r = peek(ck, now)
-  if n >= tonumber(ARGV[5]) then return {'cooldown', string.format('%.0f', r)} end
+  cc = redis.call('HMGET', ck, 'count', 'resetAtMs')
+  local n, r = peek(cc, now)
+  if n >= ARGV[5] + 0 then return {'cooldown', r} end
 end
-local sent, sr = peek(KEYS[2], now)
-if sent >= tonumber(ARGV[7]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+local sc = redis.call('HMGET', KEYS[2], 'count', 'resetAtMs')
+local sent, sr = peek(sc, now)
+if sent >= ARGV[7] + 0 then return {'sends_per_guide', sr} end
+local cur
 if ARGV[17] ~= '0' then
-  local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
+  cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e', 'h', 'd')
   local expect = false
   if ARGV[17] == '2' then expect = ARGV[18] end
   if (live(cur, now) and cur[1] or false) ~= expect then return {'conflict'} end
 end
-if ck then incr(ck, tonumber(ARGV[6]), now) end
-incr(KEYS[2], tonumber(ARGV[8]), now)
-local nf = tonumber(ARGV[19])
-local fields = {}
-for i = 1, nf do fields[i] = ARGV[19 + i] end
-local superseded, data = save(KEYS[1], ARGV[9], now, fields)
+if ck then incr(ck, ARGV[6] + 0, now, cc) end
+incr(KEYS[2], ARGV[8] + 0, now, sc)
+local superseded, data = save(KEYS[1], ARGV[9], now, 19, cur)
 if ARGV[12] == '1' then
-  local cap = tonumber(ARGV[10])
-  local retention = tonumber(ARGV[11])
+  local cap = ARGV[10] + 0
+  local retention = ARGV[11] + 0
   if superseded then
+    ${ITEMS_FN.trim()}
     local json = ARGV[13] .. items(data)[1] .. ARGV[14]
     append(KEYS[ki], KEYS[ki + 1], ARGV[15], ARGV[16], json, cap, retention)
   end
   ki = ki + 2
-  for a = 20 + nf, #ARGV, 3 do
+  for a = 28, #ARGV, 3 do
     append(KEYS[ki], KEYS[ki + 1], ARGV[a], ARGV[a + 1], ARGV[a + 2], cap, retention)
     ki = ki + 2
   end
@@ -355,21 +436,22 @@ return {'saved', superseded or false}
 // The issue's checks on the guide's slot, writing nothing. KEYS[1] token, KEYS[2] sends, KEYS[3] cooldown (when
 // ARGV[2] = '1'). ARGV[1] nowMs (issuedAtMs), ARGV[3] cooldown max, ARGV[4] sends max.
 // Returns {refusal, resetAtMs} or {'ok', the id of the live token a save would supersede, or false}.
-const ISSUE_CHECK_LUA = `${COUNTER_FNS}${LIVE_FN}
-local now = tonumber(ARGV[1])
+const ISSUE_CHECK_LUA = `${uses(PEEK_FN, LIVE_FN)}
+local now = ARGV[1] + 0
 if ARGV[2] == '1' then
-  local n, r = peek(KEYS[3], now)
-  if n >= tonumber(ARGV[3]) then return {'cooldown', string.format('%.0f', r)} end
+  local n, r = peek(redis.call('HMGET', KEYS[3], 'count', 'resetAtMs'), now)
+  if n >= ARGV[3] + 0 then return {'cooldown', r} end
 end
-local sent, sr = peek(KEYS[2], now)
-if sent >= tonumber(ARGV[4]) then return {'sends_per_guide', string.format('%.0f', sr)} end
+local sent, sr = peek(redis.call('HMGET', KEYS[2], 'count', 'resetAtMs'), now)
+if sent >= ARGV[4] + 0 then return {'sends_per_guide', sr} end
 local cur = redis.call('HMGET', KEYS[1], 'i', 's', 'e')
 return {'ok', live(cur, now) and cur[1] or false}
 `;
 
 // Takes back events an append made (see EVENTS_LUA), by id: KEYS (zset, hash) per event, ARGV the ids. An id
-// no longer in its log (trimmed since) is skipped; '#max' and '#min' follow the events left. Returns 1.
-const UNAPPEND_LUA = `${EVENT_FNS}
+// no longer in its log (trimmed since) is skipped; '#min' follows the events left ('#exp' still covers them).
+// Returns 1.
+const UNAPPEND_LUA = `${OLDEST_FN}
 for a = 1, #ARGV do
   local z = KEYS[2 * a - 1]
   local h = KEYS[2 * a]
@@ -378,64 +460,59 @@ for a = 1, #ARGV do
   if m and redis.call('HGET', h, 'd:' .. m) == id then
     redis.call('ZREM', z, m)
     redis.call('HDEL', h, 'e:' .. m, 'd:' .. m, 'i:' .. id)
-    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
-    if top[2] then
-      redis.call('HSET', h, '#max', string.format('%.0f', tonumber(top[2])))
-      oldest(z, h)
-    else
-      redis.call('DEL', z, h)
-    end
+    if not oldest(z, h) then redis.call('DEL', z, h) end
   end
 end
 return 1
 `;
 
-// The verify step. KEYS[1] token hash, KEYS[2] the provider's counter (when ARGV[4] = '1'). ARGV[1] providerId,
-// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] '1' to settle the beneficiary's side here too (one server:
-// its keys, named from the token's 'b', are not in KEYS), ARGV[5] prefix, ARGV[6] failure windowMs, ARGV[7]
-// provider windowMs, ARGV[8] cap, ARGV[9] retentionMs, ARGV[10]/[11] the first event's id and its JSON text,
-// ARGV[12]/[13] the second's, ARGV[14]/[15] the JSON texts of guideId and providerId.
+// The verify step. KEYS[1] token hash, KEYS[2] (when given: the beneficiary's side is settled here too, one
+// server, its keys named from the token's 'b' and not in KEYS) the provider's counter. ARGV[1] providerId,
+// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] prefix, ARGV[5] failure windowMs, ARGV[6] provider windowMs,
+// ARGV[7] cap, ARGV[8] retentionMs, ARGV[9]/[10] the first event's id and the head of its JSON
+// ('{"id":<id>,"atMs":<nowMs>'), ARGV[11]/[12] the second's, ARGV[13]/[14] ',"guideId":<guideId>' and
+// ',"providerId":<providerId>' (JSON texts).
 // Returns {outcome} or {outcome, attemptsLeft, d, status, attempts, settled (1/0), provider count or -1}.
 // The events are built as verifyStepEvents builds them, field for field. The beneficiary's writes come before
 // the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before any write.
-const VERIFY_LUA = `${COUNTER_FNS}${EVENT_FNS}${ATTEMPT_FNS}${ITEMS_FN}
-local now = tonumber(ARGV[3])
+const VERIFY_LUA = `${uses(INT_FN, INCR_FN, ...APPEND, ATTEMPT_FNS)}
+local now = ARGV[3] + 0
 local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS}, 'j', 'k')
 local outcome, left, status, attempts = judge(t, ARGV[1], ARGV[2], now)
 if outcome == 'not_found' then return {outcome} end
 local settled = 0
 local pf = -1
 local b = t[10]
-if ARGV[4] == '1' and b then
-  local fk = ARGV[5] .. ':c:{' .. b .. '}:bf'
-  local z = ARGV[5] .. ':ez:{' .. b .. '}'
-  local h = ARGV[5] .. ':eh:{' .. b .. '}'
-  if outcome == 'mismatch' then incr(fk, tonumber(ARGV[6]), now) end
-  if outcome == 'wrong_provider' then pf = incr(KEYS[2], tonumber(ARGV[7]), now) end
-  local base
-  if t[11] and t[12] then
-    base = ',"atMs":' .. ARGV[3] .. t[11] .. ',"providerId":' .. ARGV[15] .. t[12]
-  else
+if KEYS[2] and b then
+  local z = ARGV[4] .. ':ez:{' .. b .. '}'
+  local h = ARGV[4] .. ':eh:{' .. b .. '}'
+  if outcome == 'mismatch' then incr(ARGV[4] .. ':c:{' .. b .. '}:bf', ARGV[5] + 0, now) end
+  if outcome == 'wrong_provider' then pf = incr(KEYS[2], ARGV[6] + 0, now) end
+  -- the event's fields after atMs: beneficiaryId and guideId (j), providerId, tokenId and channel (k)
+  local j = t[11]
+  local k = t[12]
+  if not (j and k) then
+    ${ITEMS_FN.trim()}
     local it = items(t[7])
-    base = ',"atMs":' .. ARGV[3] .. ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. ARGV[14]
-      .. ',"providerId":' .. ARGV[15] .. ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
+    j = ',"beneficiaryId":' .. it[4] .. ARGV[13]
+    k = ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
   end
-  local first = '{"id":' .. ARGV[11] .. base
-  local cap = tonumber(ARGV[8])
-  local retention = tonumber(ARGV[9])
+  local cap = ARGV[7] + 0
+  local retention = ARGV[8] + 0
   if outcome == 'ok' then
-    append(z, h, ARGV[10], ARGV[3], first .. ',"type":"token.verified"}', cap, retention)
+    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.verified"}', cap, retention)
   elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
-    local json = first .. ',"type":"token.rejected","reason":"' .. outcome .. '","attemptsLeft":'
-      .. string.format('%d', left)
+    local json = ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"' .. outcome
+      .. '","attemptsLeft":' .. string.format('%d', left)
     if outcome == 'wrong_provider' then json = json .. ',"providerFailures":' .. string.format('%d', pf) end
-    append(z, h, ARGV[10], ARGV[3], json .. '}', cap, retention)
+    append(z, h, ARGV[9], ARGV[3], json .. '}', cap, retention)
     if left == 0 then
-      local locked = '{"id":' .. ARGV[13] .. base .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
-      append(z, h, ARGV[12], ARGV[3], locked, cap, retention)
+      local locked = ARGV[12] .. j .. ARGV[14] .. k .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
+      append(z, h, ARGV[11], ARGV[3], locked, cap, retention)
     end
   else
-    append(z, h, ARGV[10], ARGV[3], first .. ',"type":"token.rejected","reason":"' .. outcome .. '"}', cap, retention)
+    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"'
+      .. outcome .. '"}', cap, retention)
   end
   settled = 1
 end
@@ -447,7 +524,7 @@ return {outcome, left, t[7], status, attempts, settled, pf}
 // locked event's log. ARGV[1] nowMs, ARGV[2] failures max, ARGV[3] its windowMs, ARGV[4] attempts max, ARGV[5]
 // its windowMs, ARGV[6] cap, ARGV[7] retentionMs, ARGV[8..10] the locked event's id, atMs, JSON.
 // Returns {'locked'}, {'not_found'} or {'compare', attempts, keyId, ciphertext, createdAtMs}.
-const APP_BEGIN_LUA = `${COUNTER_FNS}${EVENT_FNS}
+const APP_BEGIN_LUA = `${uses(INT_FN, INCR_FN, DECR_FN, ...APPEND)}
 local now = tonumber(ARGV[1])
 local function locked()
   decr(KEYS[1], now)
@@ -469,7 +546,7 @@ return {'compare', attempts, s[1] or false, s[2] or false, s[3] or false}
 // KEYS[5]/[6] the replayed event's. ARGV[1] nowMs, ARGV[2] the claim's expiresAtMs, ARGV[3] cap, ARGV[4]
 // retentionMs, ARGV[5..7] the verified event's id, atMs, JSON, ARGV[8..10] the replayed event's.
 // Returns 1 for the step's first claim, 0 for a replay.
-const APP_FINISH_LUA = `${COUNTER_FNS}${CLAIM_FN}${EVENT_FNS}
+const APP_FINISH_LUA = `${uses(DECR_FN, CLAIM_FN, ...APPEND)}
 local now = tonumber(ARGV[1])
 local first = claim(KEYS[1], ARGV[2], now)
 decr(KEYS[2], now)
@@ -516,7 +593,7 @@ if e and tonumber(e) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return
 return 0
 `;
 // KEYS[1] zset, KEYS[2] hash. ARGV[1] cutoff (events with atMs < cutoff go), ARGV[2] cap.
-const PURGE_EVENTS_LUA = `${EVENT_FNS}
+const PURGE_EVENTS_LUA = `${uses(OLDEST_FN, TRIM_FN)}
 return trim(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
 `;
 

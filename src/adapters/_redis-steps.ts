@@ -158,6 +158,7 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
   const { guideId, providerId, nowMs, eventIds } = input;
   const tk = host.key("t", guideId);
   const one = !host.split;
+  const now = String(nowMs);
   const reply = await host.eval(
     "verifyStep",
     SCRIPTS.verify,
@@ -165,19 +166,18 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
     [
       providerId,
       input.candidateHash,
-      String(nowMs),
-      one ? "1" : "0",
+      now,
       host.prefix,
       String(input.failureWindowMs),
       String(input.providerFailures.windowMs),
       String(host.maxEvents),
       String(host.eventRetentionMs),
       eventIds[0],
-      JSON.stringify(eventIds[0]),
+      `{"id":${JSON.stringify(eventIds[0])},"atMs":${now}`,
       eventIds[1],
-      JSON.stringify(eventIds[1]),
-      JSON.stringify(guideId),
-      JSON.stringify(providerId),
+      `{"id":${JSON.stringify(eventIds[1])},"atMs":${now}`,
+      `,"guideId":${JSON.stringify(guideId)}`,
+      `,"providerId":${JSON.stringify(providerId)}`,
     ],
   );
   const attempt = attemptOf("verifyStep", reply);

@@ -20,8 +20,14 @@ type TokenData = [
   channel: Channel,
 ];
 
-/** The hash fields of a new token (name/value pairs; see the layout in `_redis-scripts.ts`). */
-export function tokenFields(token: NewToken): string[] {
+/**
+ * The hash fields of a new token that hold values of its own, in the order `tokenValues` gives them (see the
+ * layout in `_redis-scripts.ts`; the save writes them with `s` `active` and `a` `0`).
+ */
+export const TOKEN_VALUE_FIELDS = ["d", "i", "e", "p", "h", "m", "b", "j", "k"] as const;
+
+/** The values of a new token's `TOKEN_VALUE_FIELDS`, in that order. */
+export function tokenValues(token: NewToken): string[] {
   const data: TokenData = [
     token.tokenId,
     token.guideId,
@@ -34,28 +40,15 @@ export function tokenFields(token: NewToken): string[] {
     token.channel,
   ];
   return [
-    "d",
     JSON.stringify(data),
-    "s",
-    "active",
-    "a",
-    "0",
-    "i",
     token.tokenId,
-    "e",
     String(token.expiresAtMs),
-    "p",
     token.providerId,
-    "h",
     token.codeHash,
-    "m",
     String(token.maxAttempts),
-    "b",
     tagOf(token.beneficiaryId),
     // the pieces of a verification's event JSON that come from the token (see the verify script)
-    "j",
     `,"beneficiaryId":${JSON.stringify(token.beneficiaryId)},"guideId":${JSON.stringify(token.guideId)}`,
-    "k",
     `,"tokenId":${JSON.stringify(token.tokenId)},"channel":${JSON.stringify(token.channel)}`,
   ];
 }

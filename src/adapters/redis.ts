@@ -76,7 +76,7 @@ import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
 import { SCRIPTS, type Script } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
-import { parseToken, tokenFields } from "./_redis-token.js";
+import { parseToken, tokenValues } from "./_redis-token.js";
 
 /**
  * An ioredis client (`Redis` or `Cluster`): anything with `call(command, ...args)`.
@@ -164,7 +164,11 @@ export interface RedisTokenStoreOptions {
   readonly client: RedisClientLike;
   /** Key prefix: letters, digits, `_`, `.`, `-` and `:` (no braces), 1–128 characters. Default `ht`. */
   readonly prefix?: string | undefined;
-  /** How long events are kept (ms). Default 365 days. */
+  /**
+   * How long events are kept (ms). Default 365 days. Older events are trimmed at each append and by `purge`; a
+   * beneficiary's log expires at least this long after its newest event and at most an hour (or this, when
+   * shorter) later, so that most appends need not set its TTL.
+   */
   readonly eventRetentionMs?: number | undefined;
   /** At most this many events per beneficiary; the oldest are dropped. Default 1,000. */
   readonly maxEventsPerBeneficiary?: number | undefined;
@@ -210,8 +214,10 @@ function fail(op: string, cause?: unknown): StoreUnavailableError {
  *   (TOTP step claims); TTL until it expires;
  * - `<prefix>:s:{<beneficiaryId>}`: hash, the encrypted app secret (no TTL);
  * - `<prefix>:ez:{<beneficiaryId>}` and `<prefix>:eh:{<beneficiaryId>}`: the event log, a sorted set of
- *   sequence numbers scored by `atMs` and a hash of the events' JSON (with the last sequence number and the
- *   newest and oldest `atMs`, so an append reads and trims in few commands); bounded by count and retention.
+ *   sequence numbers scored by `atMs` and a hash of the events' JSON (with the last sequence number, the oldest
+ *   `atMs` and the `atMs` until which the TTL holds, so an append reads, trims and sets the TTL in few commands);
+ *   bounded by count and retention; TTL the retention past the newest event, plus a slack of up to an hour
+ *   (see `eventRetentionMs`).
  *
  * Expired records disappear through their TTL; {@link RedisTokenStore.purge} also removes, by `SCAN` on every
  * master of a cluster, what is past its time at a given `nowMs` (the one operation that takes more than one
@@ -362,7 +368,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       "save",
       SCRIPTS.save,
       [this.#key("t", token.guideId)],
-      [String(ttlMs), String(token.issuedAtMs), ...tokenFields(token)],
+      [String(ttlMs), String(token.issuedAtMs), ...tokenValues(token)],
     );
     if (!Array.isArray(reply)) throw fail("save");
     return { superseded: reply.map(String) };

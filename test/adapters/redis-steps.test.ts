@@ -723,7 +723,7 @@ for (const deployment of deployments) {
       expect(a).toEqual(await run(withoutSteps(composed.store)));
       expect((a[4] as TokenEvent[]).map((e) => e.id)).toEqual(["c3", "c2"]);
       const hash = `${stepped.prefix}:eh:{${tagOf("cap-b")}}`;
-      // '#seq', '#max', '#min' + 2 events × 3 fields
+      // '#seq', '#min', '#exp' + 2 events × 3 fields
       expect(Number(await d.send(["HLEN", hash], hash))).toBe(3 + 2 * 3);
       expect(Number(await d.send(["PTTL", hash], hash))).toBeGreaterThan(364 * DAY);
     });

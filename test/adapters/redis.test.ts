@@ -12,6 +12,8 @@ import { contractOperations, seedScanData, T0, token } from "../helpers/store-op
 
 const probe = await probeRedis();
 const RETENTION_MS = 7 * 86_400_000;
+/** What an append that sets the event log's TTL adds to the retention (an hour, below a shorter retention). */
+const SLACK_MS = 3_600_000;
 
 type Send = (args: string[]) => Promise<unknown>;
 
@@ -202,31 +204,44 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect(claim).toBeLessThanOrEqual(30_000);
     });
 
-    it("the event log's TTL follows its newest event, also for a log written before '#max' and late events", async () => {
+    it("the event log's TTL covers its newest event, also for logs written before '#exp' and late events", async () => {
       const ttls = async (beneficiaryId: string) => {
         const z = `${prefix}:ez:{=${beneficiaryId}}`;
         const h = `${prefix}:eh:{=${beneficiaryId}}`;
         return [Number(await send(["PTTL", z])), Number(await send(["PTTL", h]))];
       };
       const late = 600_000;
-      for (const older of [false, true]) {
-        const b = older ? "ttl-old-log" : "ttl-log";
+      // the log as this version leaves it, as the version before '#exp' left it ('#max' and '#min', the TTL
+      // the retention past the newest event), and as the versions before '#max' and '#min' left it
+      const forms = ["current", "before #exp", "before #max"] as const;
+      const age = async (form: (typeof forms)[number], b: string, newest: number, atMs: number) => {
+        const z = `${prefix}:ez:{=${b}}`;
+        const h = `${prefix}:eh:{=${b}}`;
+        if (form === "current") return;
+        await send(["HDEL", h, "#exp", "#min"]);
+        if (form === "before #exp") await send(["HSET", h, "#max", String(newest), "#min", String(atMs)]);
+        const ttl = String(RETENTION_MS + newest - atMs);
+        await send(["PEXPIRE", z, ttl]);
+        await send(["PEXPIRE", h, ttl]);
+      };
+      for (const form of forms) {
+        const b = `ttl-log-${forms.indexOf(form)}`;
         await store.appendEvent({ id: `${b}-1`, type: "token.issued", atMs: T0 + late, beneficiaryId: b });
-        // a log as the scripts before '#max' and '#min' left it
-        if (older) await send(["HDEL", `${prefix}:eh:{=${b}}`, "#max", "#min"]);
+        await age(form, b, T0 + late, T0 + late);
         // an event older than the newest: the log lives on for the newest one
         await store.appendEvent({ id: `${b}-2`, type: "token.issued", atMs: T0, beneficiaryId: b });
         for (const ttl of await ttls(b)) {
           expect(ttl).toBeGreaterThan(RETENTION_MS + late - 5_000);
-          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + late);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + late + SLACK_MS);
         }
-        expect(await send(["HMGET", `${prefix}:eh:{=${b}}`, "#max", "#min"])).toEqual([
-          String(T0 + late),
+        expect(await send(["HMGET", `${prefix}:eh:{=${b}}`, "#max", "#min", "#exp"])).toEqual([
+          null,
           String(T0),
+          String(T0 + late + RETENTION_MS + SLACK_MS),
         ]);
         expect((await store.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([`${b}-1`, `${b}-2`]);
         // the retention still trims an older log: its oldest event is read from the set
-        if (older) await send(["HDEL", `${prefix}:eh:{=${b}}`, "#max", "#min"]);
+        await age(form, b, T0 + late, T0);
         await store.appendEvent({
           id: `${b}-3`,
           type: "token.issued",
@@ -234,7 +249,72 @@ describeWithService(probe, "RedisTokenStore", () => {
           beneficiaryId: b,
         });
         expect((await store.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([`${b}-3`, `${b}-1`]);
-        expect(await send(["HGET", `${prefix}:eh:{=${b}}`, "#min"])).toBe(String(T0 + late));
+        expect(await send(["HMGET", `${prefix}:eh:{=${b}}`, "#max", "#min", "#exp"])).toEqual([
+          null,
+          String(T0 + late),
+          String(T0 + 2 * RETENTION_MS + 1 + SLACK_MS),
+        ]);
+        for (const ttl of await ttls(b)) expect(ttl).toBeGreaterThan(RETENTION_MS + SLACK_MS - 5_000);
+      }
+    });
+
+    it("an append leaves the log's TTL alone while '#exp' covers the retention past its event, not 1 ms longer", async () => {
+      const p = uniqueName("edge");
+      const s = new RedisTokenStore({ client: raw, prefix: p, eventRetentionMs: RETENTION_MS });
+      const b = "edge";
+      const z = `${p}:ez:{=${b}}`;
+      const h = `${p}:eh:{=${b}}`;
+      const ttls = async () => [Number(await send(["PTTL", z])), Number(await send(["PTTL", h]))];
+      const exp = async () => Number(await send(["HGET", h, "#exp"]));
+      const append = (id: string, atMs: number) =>
+        s.appendEvent({ id, type: "token.issued", atMs, beneficiaryId: b });
+      try {
+        // a new log: the retention and the slack past its event
+        await append("edge-1", T0);
+        for (const ttl of await ttls()) {
+          expect(ttl).toBeGreaterThan(RETENTION_MS + SLACK_MS - 5_000);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + SLACK_MS);
+        }
+        expect(await exp()).toBe(T0 + RETENTION_MS + SLACK_MS);
+        // the log as if its TTL had run down to exactly the retention past an event at `at`
+        const at = T0 + SLACK_MS;
+        for (const k of [z, h]) await send(["PEXPIRE", k, String(RETENTION_MS)]);
+        await send(["HSET", h, "#exp", String(at + RETENTION_MS)]);
+        // an event at `at`: the TTL is left as it is
+        await append("edge-2", at);
+        for (const ttl of await ttls()) {
+          expect(ttl).toBeGreaterThan(RETENTION_MS - 5_000);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS);
+        }
+        expect(await exp()).toBe(at + RETENTION_MS);
+        // 1 ms later: the retention and the slack past it
+        await append("edge-3", at + 1);
+        for (const ttl of await ttls()) {
+          expect(ttl).toBeGreaterThan(RETENTION_MS + SLACK_MS - 5_000);
+          expect(ttl).toBeLessThanOrEqual(RETENTION_MS + SLACK_MS);
+        }
+        expect(await exp()).toBe(at + 1 + RETENTION_MS + SLACK_MS);
+        // and the retention trims as before on the path that skips the TTL: an event the retention after the
+        // oldest keeps it, 1 ms later drops it
+        await send(["HSET", h, "#exp", String(T0 + 3 * RETENTION_MS)]);
+        await append("edge-4", T0 + RETENTION_MS);
+        expect((await s.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([
+          "edge-4",
+          "edge-3",
+          "edge-2",
+          "edge-1",
+        ]);
+        await append("edge-5", T0 + RETENTION_MS + 1);
+        expect((await s.listEvents(b, { limit: 10 })).map((e) => e.id)).toEqual([
+          "edge-5",
+          "edge-4",
+          "edge-3",
+          "edge-2",
+        ]);
+        expect(await send(["HGET", h, "#min"])).toBe(String(at));
+        for (const ttl of await ttls()) expect(ttl).toBeLessThanOrEqual(RETENTION_MS + SLACK_MS);
+      } finally {
+        await dropRedisPrefix(send, p);
       }
     });
 
@@ -268,11 +348,12 @@ describeWithService(probe, "RedisTokenStore", () => {
       expect((await store.listEvents("cap", { limit: 100 })).map((e) => e.id)).toEqual(["later", "late"]);
       const hashKey = (await allKeys()).find((k) => k.endsWith(":eh:{=cap}"));
       expect(hashKey).toBeDefined();
-      // no orphaned entries left in the hash: '#seq', '#max', '#min' + 2 events × 3 fields
+      // no orphaned entries left in the hash: '#seq', '#min', '#exp' + 2 events × 3 fields
       expect(Number(await send(["HLEN", hashKey!]))).toBe(3 + 2 * 3);
-      expect(await send(["HMGET", hashKey!, "#max", "#min"])).toEqual([
-        String(T0 + RETENTION_MS + 10),
+      expect(await send(["HMGET", hashKey!, "#max", "#min", "#exp"])).toEqual([
+        null,
         String(T0 + RETENTION_MS + 3),
+        String(T0 + 2 * RETENTION_MS + 3 + SLACK_MS),
       ]);
       expect(Number(await send(["PTTL", hashKey!]))).toBeGreaterThan(RETENTION_MS - 5_000);
     });
