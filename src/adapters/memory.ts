@@ -6,7 +6,8 @@
  * than one process.
  *
  * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
- * doubles, attempts/status/channel packed), provider ids are interned, and events are columns, so a million
+ * doubles, attempts/status/channel packed), provider ids are interned, and events are byte records (see
+ * `_memory-events.ts`), so a million
  * active tokens fit in a few hundred megabytes (see `docs/benchmarks.md`).
  *
  * @module
