@@ -107,6 +107,11 @@ function fitsVarint(value: number, ref: number): boolean {
   return Number.isSafeInteger(d) && Math.abs(d) <= VARINT_LIMIT && !Object.is(value, -0) && ref + d === value;
 }
 
+/** Copies 12 id bytes (a loop: cheaper than `set` for so few). */
+function copyId(from: Uint8Array, to: Uint8Array, offset: number): void {
+  for (let i = 0; i < ID_BYTES; i++) to[offset + i] = from[i]!;
+}
+
 function zigzag(v: number): number {
   return v >= 0 ? v * 2 : -v * 2 - 1;
 }
@@ -335,7 +340,7 @@ export class MemoryEventLog {
     this.#gUsers[group] = this.#gUsers[group]! + 1;
     if (hasDelivery) {
       if ((this.#gFlags[group]! & G_DELIVERY) === 0) {
-        this.#gDelivery.set(this.#scratchDelivery, group * ID_BYTES);
+        copyId(this.#scratchDelivery, this.#gDelivery, group * ID_BYTES);
         this.#gFlags[group] = this.#gFlags[group]! | G_DELIVERY;
         b |= DEL_GROUP << 2;
       } else {
@@ -385,7 +390,7 @@ export class MemoryEventLog {
     u8[p + B_REASON] = reason;
     let q = p + HEADER;
     if (a & 0x80) {
-      u8.set(scratch, q);
+      copyId(scratch, u8, q);
       q += ID_BYTES;
     }
     if (atForm === AT_VARINT) q = this.#writeVarint(u8, q, zigzag(atDelta));
@@ -394,7 +399,7 @@ export class MemoryEventLog {
       q += 8;
     }
     if (((b >>> 2) & 3) === DEL_INLINE) {
-      u8.set(this.#scratchDelivery, q);
+      copyId(this.#scratchDelivery, u8, q);
       q += ID_BYTES;
     }
     if (left >= 0) q = this.#writeVarint(u8, q, left);
@@ -668,7 +673,7 @@ export class MemoryEventLog {
     this.#gBase[group] = base;
     this.#gUsers[group] = 0;
     if (hasToken) {
-      this.#gToken.set(this.#scratchToken, group * ID_BYTES);
+      copyId(this.#scratchToken, this.#gToken, group * ID_BYTES);
       this.#gFlags[group] = G_TOKEN;
     } else this.#gFlags[group] = 0;
     return group;
