@@ -4,9 +4,8 @@
  * from key to slot finds it.
  *
  * A guide's two counters, its resend cooldown (`rl:cd:<guide>`) and its sends (`rl:sg:<guide>`, see
- * `rateLimitKeys`), share one slot keyed by the guide's key part alone, which the store may pass as the guide
- * id string its token already holds: the pair costs one map entry and 24 bytes of cells, and no key string of
- * its own. Every other key has a slot of its own, keyed by the whole key.
+ * `rateLimitKeys`), are not here: they are two cells of the guide's slot in the store's token columns. Every
+ * other key has a slot of its own here, keyed by the whole key.
  *
  * `purge` copies the live entries to a fresh map in slices (reading both meanwhile) rather than deleting the
  * rest, for the reason given in `_memory-side.ts`; a slot records its key, so an entry left in the old map for a
@@ -17,8 +16,6 @@
 import type { CounterState } from "../ports/store.js";
 import type { Pacer } from "./_memory-pacer.js";
 
-const COOLDOWN = "rl:cd:";
-const SENDS = "rl:sg:";
 const MAX_COUNT = 0xffffffff;
 
 /** Slots of `families` counters each, keyed by a string. */
@@ -166,72 +163,45 @@ class CounterTable {
   }
 }
 
-/** Every counter of a memory store: the guides' pairs, and one slot per other key. */
+/**
+ * The counters of a memory store other than a guide's cooldown and sends (those are cells of the guide's token
+ * slot, see `MemoryTokenStore`): one slot per key.
+ */
 export class MemoryCounters {
-  readonly #guides = new CounterTable(2);
-  readonly #others = new CounterTable(1);
-  // The last key routed (set by #route, read right after it: no allocation per call).
-  #table = this.#others;
-  #key = "";
-  #family = 0;
+  readonly #table = new CounterTable(1);
 
   /** The cell of `key`'s counter while its window is live at `nowMs`, else -1; then `count`/`resetAt`. */
   live(key: string, nowMs: number): number {
-    this.#route(key);
-    return this.#table.live(this.#key, this.#family, nowMs);
+    return this.#table.live(key, 0, nowMs);
   }
 
-  /** The count of the cell `live` or `increment` just returned. */
+  /** The count of the cell `live` or `increment` returned. */
   count(cell: number): number {
     return this.#table.count(cell);
   }
 
-  /** The window's end of the cell `live` or `increment` just returned. */
+  /** The window's end of the cell `live` or `increment` returned. */
   resetAt(cell: number): number {
     return this.#table.resetAt(cell);
   }
 
-  /**
-   * One hit on `key` (a new window of `windowMs` when none is live); returns its cell (see `count`). `guideId`,
-   * when given, is a string the store already holds: a guide's counters keyed by the same text keep it rather
-   * than a copy.
-   */
-  increment(key: string, windowMs: number, nowMs: number, guideId?: string): number {
-    this.#route(key);
-    const stored = guideId !== undefined && guideId === this.#key ? guideId : this.#key;
-    return this.#table.increment(this.#key, this.#family, windowMs, nowMs, stored);
+  /** One hit on `key` (a new window of `windowMs` when none is live); returns its cell (see `count`). */
+  increment(key: string, windowMs: number, nowMs: number): number {
+    return this.#table.increment(key, 0, windowMs, nowMs, key);
   }
 
   /** One hit taken back from `key`'s live counter. */
   decrement(key: string, nowMs: number): CounterState {
-    this.#route(key);
-    return this.#table.decrement(this.#key, this.#family, nowMs);
+    return this.#table.decrement(key, 0, nowMs);
   }
 
   /** Drops the counters whose windows ended at `nowMs`, in slices. */
   async purge(nowMs: number, pacer: Pacer): Promise<void> {
-    await this.#guides.purge(nowMs, pacer);
-    await this.#others.purge(nowMs, pacer);
+    await this.#table.purge(nowMs, pacer);
   }
 
-  /** Every key (a guide's key part for its pair) and count held. */
+  /** Every key and count held. */
   snapshot(strings: string[]): void {
-    this.#guides.snapshot(strings);
-    this.#others.snapshot(strings);
-  }
-
-  #route(key: string): void {
-    if (key.length > 6 && key.charCodeAt(0) === 114 /* r */) {
-      const family = key.startsWith(COOLDOWN) ? 0 : key.startsWith(SENDS) ? 1 : -1;
-      if (family >= 0) {
-        this.#table = this.#guides;
-        this.#key = key.slice(6);
-        this.#family = family;
-        return;
-      }
-    }
-    this.#table = this.#others;
-    this.#key = key;
-    this.#family = 0;
+    this.#table.snapshot(strings);
   }
 }

@@ -1,24 +1,34 @@
 /**
- * The event log of `MemoryTokenStore` (internal): events as columns, one slot per event, in typed arrays where a
- * field has a compact form and in a side map for the rest. Any field of an event is kept, whatever its name:
- * the fields below have a column, and every other field, or a value a column cannot hold exactly (an id that is
- * not 16 base64url characters, an unknown type or channel, a fractional `attemptsLeft` …), goes to the side map
- * as it is. So an event reads back equal to the one appended, field for field.
+ * The event log of `MemoryTokenStore` (internal): each event a variable-length byte record in a chunked arena
+ * (`ByteArena`), the fields it shares with the events next to it in its beneficiary's history in a group record.
+ * Any field of an event is kept, whatever its name: the fields below have a compact form, and every other field,
+ * or a value no compact form holds exactly (an id that is not 16 base64url characters, an unknown type or
+ * channel, a fractional `attemptsLeft`, a very long masked contact …), goes to a side map as it is. So an event
+ * reads back equal to the one appended, field for field.
  *
- * Columns: the ids in the service's format (16 base64url characters) as 12 bytes (`id`, `deliveryId`); the
- * time; the type, channel, recipient, delivery mode and an interned reason packed in one 32-bit word; the
- * provider as an interned index; `attemptsLeft`; one number among `deadlineAtMs`, `durationMs` and
- * `providerFailures` (the delivery events and a `wrong_provider` rejection carry one each); the beneficiary,
- * guide, token and masked contact as references (shared with the caller's strings).
+ * A group (columns, one per run of a beneficiary's events of one token): the guide id (a reference, shared with
+ * the caller's string), the provider (an interned index), the token id as 12 bytes, the first delivery id as 12
+ * bytes, a base time, and how many events use it. An event joins the group of its history's newest event when
+ * its guide, provider and token are those of the group, else it starts one.
  *
- * Each beneficiary has a doubly linked chain of slots sorted by (atMs, insertion), newest at the head, and a
- * hash table from event id to slot lets `before` jump to its cursor.
+ * A record (4-byte aligned): its older and newer neighbours in its history, the next record of its id's hash
+ * bucket, its group (4 × 32 bits); its size, type, one byte of channel/recipient/mode/id flags, one of the forms of
+ * atMs, the delivery id, the masked contact, attemptsLeft and the reason, one of the forms of the three numbers,
+ * the interned reason (6 bytes); then, each only when present: the event id (12 bytes), atMs (none when it is
+ * the group's base time, else a zigzag varint from it, else a double), the delivery id when not the group's (12
+ * bytes), attemptsLeft (varint), deadlineAtMs (a zigzag varint from atMs, else a double), durationMs and
+ * providerFailures (zigzag varints, else doubles), the masked contact (a varint length, then one byte per UTF-16
+ * unit when all are below 256, else two).
+ *
+ * Each beneficiary has a doubly linked chain of records sorted by (atMs, insertion), newest at the head, and a
+ * hash table from event id to record lets `before` jump to its cursor.
  *
  * @module
  */
 import { base64urlDecodeInto, base64urlEncode } from "../_internal/ids.js";
 import type { TokenEvent, TokenEventType } from "../ports/events.js";
 import type { ListEventsOptions } from "../ports/store.js";
+import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
 import type { Interner } from "./_memory-intern.js";
 import type { Pacer } from "./_memory-pacer.js";
 
@@ -41,21 +51,44 @@ const CHANNELS = ["app", "sms", "whatsapp", "email"] as const;
 const CHANNEL_INDEX = new Map<unknown, number>(CHANNELS.map((c, i) => [c, i]));
 const RECIPIENTS = ["beneficiary", "guardian"] as const;
 const MODES = ["foreground", "background"] as const;
-/** The numeric fields the number column may hold, by tag (1-based). */
-const NUMBER_FIELDS = ["deadlineAtMs", "durationMs", "providerFailures"] as const;
 
 const ID_BYTES = 12;
+/** The longest masked contact kept in the record (longer ones go to the side map). */
+const MAX_MASKED = 240;
+/** Integers kept as zigzag varints: |value| up to 2^51, so the zigzag form stays a safe integer. */
+const VARINT_LIMIT = 2 ** 51;
 
-// meta: type+1 (4 bits) | channel+1 (3) | recipient+1 (2) | compact id (1) | reason+1 (8) | number tag (2)
-//       | mode+1 (2) | compact deliveryId (1) | compact tokenId (1). 0 in a field: absent (or in the side map).
-const M_CHANNEL = 4;
-const M_RECIPIENT = 7;
-const M_ID = 1 << 9;
-const M_REASON = 10;
-const M_NUMBER = 18;
-const M_MODE = 20;
-const M_DELIVERY = 1 << 22;
-const M_TOKEN = 1 << 23;
+// Record: 32-bit words
+const W_OLDER = 0;
+const W_NEWER = 1;
+const W_NEXT = 2;
+const W_GROUP = 3;
+// Record: bytes
+const B_UNITS = 16;
+const B_TYPE = 17; // type + 1
+const B_A = 18; // channel + 1 (3 bits) | recipient + 1 (2) << 3 | mode + 1 (2) << 5 | compact id << 7
+const B_B = 19; // atMs form (2) | deliveryId form (2) << 2 | masked form (2) << 4 | attemptsLeft << 6 | reason << 7
+const B_C = 20; // deadlineAtMs form (2) | durationMs form (2) << 2 | providerFailures form (2) << 4
+const B_REASON = 21; // reason index (when flagged)
+const HEADER = 22;
+
+// atMs forms
+const AT_BASE = 1;
+const AT_VARINT = 2;
+const AT_DOUBLE = 3;
+// number forms (deadlineAtMs, durationMs, providerFailures)
+const NUM_VARINT = 1;
+const NUM_DOUBLE = 2;
+// deliveryId forms
+const DEL_GROUP = 1;
+const DEL_INLINE = 2;
+// masked contact forms
+const MASK_LATIN1 = 1;
+const MASK_UTF16 = 2;
+
+// group flags
+const G_TOKEN = 1;
+const G_DELIVERY = 2;
 
 /** `extra` with `key` set to `value` (made when there was none). */
 function aside(
@@ -68,6 +101,35 @@ function aside(
   return out;
 }
 
+/** Whether `value - ref` is kept exactly as a zigzag varint (else: a double). */
+function fitsVarint(value: number, ref: number): boolean {
+  const d = value - ref;
+  return Number.isSafeInteger(d) && Math.abs(d) <= VARINT_LIMIT && !Object.is(value, -0) && ref + d === value;
+}
+
+/** Copies 12 id bytes (a loop: cheaper than `set` for so few). */
+function copyId(from: Uint8Array, to: Uint8Array, offset: number): void {
+  for (let i = 0; i < ID_BYTES; i++) to[offset + i] = from[i]!;
+}
+
+function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+function varintLength(z: number): number {
+  let n = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    n++;
+  }
+  return n;
+}
+
+/** The reference deadlineAtMs is kept against: the event's atMs when it is a safe integer, else 0. */
+function deadlineRef(at: number | undefined): number {
+  return at !== undefined && Number.isSafeInteger(at) ? at : 0;
+}
+
 type MutableEvent = { -readonly [K in keyof TokenEvent]: TokenEvent[K] };
 
 /** The per-beneficiary event chains of a memory store. */
@@ -75,37 +137,34 @@ export class MemoryEventLog {
   readonly #maxEvents: number;
   readonly #providers: Interner;
   readonly #reasons: Interner;
-
-  #capacity = 0;
-  #high = 0;
-  #refs: unknown[] = []; // [beneficiaryId, guideId] per slot
-  #idBytes = new Uint8Array(0);
-  #tokenBytes = new Uint8Array(0);
-  #at = new Float64Array(0);
-  #meta = new Uint32Array(0);
-  #prov = new Uint32Array(0); // provider index + 1, 0 when absent
-  // The fields most events lack, in a record of their own: per slot its index + 1 (0: none).
-  #aux = new Int32Array(0);
-  #auxCapacity = 0;
-  #auxHigh = 0;
-  #auxFree: number[] = [];
-  #auxDelivery = new Uint8Array(0);
-  #auxNumber = new Float64Array(0);
-  #auxLeft = new Uint16Array(0); // attemptsLeft + 1, 0 when absent
-  #auxMasked: unknown[] = [];
-  #older = new Int32Array(0);
-  #newer = new Int32Array(0);
-  /** Every field without a column, or whose value its column cannot hold exactly. */
+  readonly #arena = new ByteArena();
+  /** Every field without a compact form, or whose value its form cannot hold exactly, by record. */
   #extra = new Map<number, Record<string, unknown>>();
-  #free: number[] = [];
-  // Event id → slot: bucket heads (a power of two, at least half the events held; rebuilt when it doubles), and
-  // per slot the next slot of its bucket (the newest append first). A compact id hashes by its 12 bytes.
-  #bucket = new Int32Array(0);
-  #nextInBucket = new Int32Array(0);
   #held = 0;
+  // Event id → record: bucket heads (a power of two, at least half the events held; rebuilt when it doubles);
+  // each record holds the next of its bucket (the newest append first). A compact id hashes by its 12 bytes.
+  #bucket = new Int32Array(0);
   #scratch = new Uint8Array(ID_BYTES);
-  // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain.
+  #scratchToken = new Uint8Array(ID_BYTES);
+  #scratchDelivery = new Uint8Array(ID_BYTES);
+  #cursor = 0; // the read position of the varint decoder
+
+  // Groups: columns by group index.
+  #gCapacity = 0;
+  #gHigh = 0;
+  #gFree: number[] = [];
+  #gGuide: unknown[] = [];
+  #gChain = new Int32Array(0);
+  #gProvider = new Int32Array(0); // provider index + 1, 0 when absent
+  #gFlags = new Uint8Array(0);
+  #gToken = new Uint8Array(0);
+  #gDelivery = new Uint8Array(0);
+  #gBase = new Float64Array(0);
+  #gUsers = new Int32Array(0);
+
+  // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain (refs; 0: none).
   #chainOf = new Map<unknown, number>();
+  #chainKey: unknown[] = [];
   #head = new Int32Array(0);
   #tail = new Int32Array(0);
   #count = new Int32Array(0);
@@ -132,28 +191,36 @@ export class MemoryEventLog {
 
   /** Appends one event (synchronous). */
   append(event: TokenEvent): void {
-    const slot = this.#allocate();
-    const r = slot * 2;
-    let meta = 0;
-    let aux = -1;
     let extra: Record<string, unknown> | undefined;
-    let at = Number.NaN;
+    let type = 0;
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let reason = 0;
+    let hasToken = false;
+    let hasDelivery = false;
+    let at: number | undefined;
+    let guide: unknown;
+    let provider = 0;
+    let left = -1;
+    let deadline = 0;
+    let duration = 0;
+    let failures = 0;
+    let masked = "";
+    let beneficiary: unknown;
+    const scratch = this.#scratch;
     for (const key in event) {
       const value = (event as unknown as Record<string, unknown>)[key];
       if (value === undefined) continue;
       switch (key) {
         case "id":
-          if (
-            typeof value === "string" &&
-            value.length === 16 &&
-            base64urlDecodeInto(value, this.#idBytes, slot * ID_BYTES, ID_BYTES)
-          ) {
-            meta |= M_ID;
+          if (typeof value === "string" && value.length === 16 && base64urlDecodeInto(value, scratch)) {
+            a |= 0x80;
           } else extra = aside(extra, "id", value);
           continue;
         case "type": {
-          const type = TYPE_INDEX.get(value);
-          if (type !== undefined) meta |= type + 1;
+          const index = TYPE_INDEX.get(value);
+          if (index !== undefined) type = index + 1;
           else extra = aside(extra, "type", value);
           continue;
         }
@@ -162,87 +229,197 @@ export class MemoryEventLog {
           else extra = aside(extra, "atMs", value);
           continue;
         case "beneficiaryId":
-          this.#refs[r] = value;
+          beneficiary = value;
           continue;
         case "guideId":
-          this.#refs[r + 1] = value;
+          guide = value;
           continue;
         case "tokenId":
           if (
             typeof value === "string" &&
             value.length === 16 &&
-            base64urlDecodeInto(value, this.#tokenBytes, slot * ID_BYTES, ID_BYTES)
+            base64urlDecodeInto(value, this.#scratchToken)
           ) {
-            meta |= M_TOKEN;
+            hasToken = true;
           } else extra = aside(extra, "tokenId", value);
-          continue;
-        case "maskedContact":
-          if (aux < 0) aux = this.#auxAllocate();
-          this.#auxMasked[aux] = value;
           continue;
         case "providerId": {
           const index = typeof value === "string" ? this.#providers.slot(value) : -1;
-          if (index >= 0) this.#prov[slot] = index + 1;
+          if (index >= 0) provider = index + 1;
           else extra = aside(extra, "providerId", value);
           continue;
         }
         case "channel": {
           const channel = CHANNEL_INDEX.get(value);
-          if (channel !== undefined) meta |= (channel + 1) << M_CHANNEL;
+          if (channel !== undefined) a |= channel + 1;
           else extra = aside(extra, "channel", value);
           continue;
         }
         case "recipient":
-          if (value === "beneficiary") meta |= 1 << M_RECIPIENT;
-          else if (value === "guardian") meta |= 2 << M_RECIPIENT;
+          if (value === "beneficiary") a |= 1 << 3;
+          else if (value === "guardian") a |= 2 << 3;
           else extra = aside(extra, "recipient", value);
+          continue;
+        case "mode":
+          if (value === "foreground") a |= 1 << 5;
+          else if (value === "background") a |= 2 << 5;
+          else extra = aside(extra, "mode", value);
           continue;
         case "reason": {
           const index = typeof value === "string" ? this.#reasons.slot(value) : -1;
-          if (index >= 0) meta |= (index + 1) << M_REASON;
-          else extra = aside(extra, "reason", value);
+          if (index >= 0) {
+            reason = index;
+            b |= 0x80;
+          } else extra = aside(extra, "reason", value);
           continue;
         }
         case "attemptsLeft":
-          if (Number.isInteger(value) && (value as number) >= 0 && (value as number) < 0xffff) {
-            if (aux < 0) aux = this.#auxAllocate();
-            this.#auxLeft[aux] = (value as number) + 1;
+          if (
+            Number.isInteger(value) &&
+            (value as number) >= 0 &&
+            (value as number) <= VARINT_LIMIT &&
+            !Object.is(value, -0)
+          ) {
+            left = value as number;
+            b |= 0x40;
           } else extra = aside(extra, "attemptsLeft", value);
           continue;
         case "deadlineAtMs":
-        case "durationMs":
-        case "providerFailures":
-          if (typeof value === "number" && (meta >>> M_NUMBER) % 4 === 0) {
-            if (aux < 0) aux = this.#auxAllocate();
-            this.#auxNumber[aux] = value;
-            meta |= (NUMBER_FIELDS.indexOf(key) + 1) << M_NUMBER;
+          if (typeof value === "number") {
+            deadline = value;
+            c |= 3; // resolved below, once atMs is known
           } else extra = aside(extra, key, value);
           continue;
-        case "mode":
-          if (value === "foreground") meta |= 1 << M_MODE;
-          else if (value === "background") meta |= 2 << M_MODE;
-          else extra = aside(extra, "mode", value);
+        case "durationMs":
+          if (typeof value === "number") {
+            duration = value;
+            c |= fitsVarint(value, 0) ? NUM_VARINT << 2 : NUM_DOUBLE << 2;
+          } else extra = aside(extra, key, value);
+          continue;
+        case "providerFailures":
+          if (typeof value === "number") {
+            failures = value;
+            c |= fitsVarint(value, 0) ? NUM_VARINT << 4 : NUM_DOUBLE << 4;
+          } else extra = aside(extra, key, value);
+          continue;
+        case "maskedContact":
+          if (typeof value === "string" && value.length <= MAX_MASKED) {
+            masked = value;
+            let wide = false;
+            for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 255) wide = true;
+            b |= (wide ? MASK_UTF16 : MASK_LATIN1) << 4;
+          } else extra = aside(extra, "maskedContact", value);
           continue;
         case "deliveryId":
-          if (typeof value === "string" && value.length === 16 && aux < 0) aux = this.#auxAllocate();
           if (
             typeof value === "string" &&
             value.length === 16 &&
-            base64urlDecodeInto(value, this.#auxDelivery, aux * ID_BYTES, ID_BYTES)
+            base64urlDecodeInto(value, this.#scratchDelivery)
           ) {
-            meta |= M_DELIVERY;
+            hasDelivery = true;
           } else extra = aside(extra, "deliveryId", value);
           continue;
         default:
           extra = aside(extra, key, value);
       }
     }
-    this.#at[slot] = at;
-    this.#meta[slot] = meta;
-    this.#aux[slot] = aux + 1;
-    if (extra !== undefined) this.#extra.set(slot, extra);
-    this.#link(slot, event.beneficiaryId, at);
-    this.#index(slot);
+    if ((c & 3) !== 0) {
+      c = (c & ~3) | (fitsVarint(deadline, deadlineRef(at)) ? NUM_VARINT : NUM_DOUBLE);
+    }
+
+    // The chain, and the group (its newest event's, when the shared fields are the same).
+    let chain = this.#chainOf.get(beneficiary);
+    if (chain === undefined) {
+      chain = this.#chainAllocate(beneficiary);
+      this.#chainOf.set(beneficiary, chain);
+    }
+    const head = this.#head[chain]!;
+    let group = head === 0 ? -1 : this.#word(head, W_GROUP);
+    if (group >= 0 && !this.#sameGroup(group, guide, provider, hasToken)) group = -1;
+    if (group < 0) group = this.#groupAllocate(chain, guide, provider, hasToken, at ?? 0);
+    this.#gUsers[group] = this.#gUsers[group]! + 1;
+    if (hasDelivery) {
+      if ((this.#gFlags[group]! & G_DELIVERY) === 0) {
+        copyId(this.#scratchDelivery, this.#gDelivery, group * ID_BYTES);
+        this.#gFlags[group] = this.#gFlags[group]! | G_DELIVERY;
+        b |= DEL_GROUP << 2;
+      } else {
+        b |=
+          (this.#sameBytes(this.#gDelivery, group * ID_BYTES, this.#scratchDelivery)
+            ? DEL_GROUP
+            : DEL_INLINE) << 2;
+      }
+    }
+    const base = this.#gBase[group]!;
+    let atDelta = 0;
+    if (at !== undefined) {
+      if (Object.is(at, base)) b |= AT_BASE;
+      else if (fitsVarint(at, base)) {
+        b |= AT_VARINT;
+        atDelta = at - base;
+      } else b |= AT_DOUBLE;
+    }
+
+    // The size, then the record.
+    let size = HEADER + (a & 0x80 ? ID_BYTES : 0);
+    const atForm = b & 3;
+    if (atForm === AT_VARINT) size += varintLength(zigzag(atDelta));
+    else if (atForm === AT_DOUBLE) size += 8;
+    if (((b >>> 2) & 3) === DEL_INLINE) size += ID_BYTES;
+    if (left >= 0) size += varintLength(left);
+    const dRef = deadlineRef(at);
+    size += this.#numberLength(c & 3, deadline - dRef);
+    size += this.#numberLength((c >>> 2) & 3, duration);
+    size += this.#numberLength((c >>> 4) & 3, failures);
+    const maskForm = (b >>> 4) & 3;
+    if (maskForm !== 0) size += varintLength(masked.length) + masked.length * maskForm;
+
+    this.#held++;
+    if (this.#held > this.#bucket.length * 2) this.#rehash(Math.max(1024, this.#bucket.length * 2));
+    const arena = this.#arena;
+    const ref = arena.allocate((size + 3) >>> 2);
+    const u8 = arena.u8[ref >>> REF_SHIFT]!;
+    const view = arena.view[ref >>> REF_SHIFT]!;
+    const p = (ref & REF_MASK) << 2;
+    arena.i32[ref >>> REF_SHIFT]![(p >>> 2) + W_GROUP] = group;
+    u8[p + B_UNITS] = arena.allocatedUnits;
+    u8[p + B_TYPE] = type;
+    u8[p + B_A] = a;
+    u8[p + B_B] = b;
+    u8[p + B_C] = c;
+    u8[p + B_REASON] = reason;
+    let q = p + HEADER;
+    if (a & 0x80) {
+      copyId(scratch, u8, q);
+      q += ID_BYTES;
+    }
+    if (atForm === AT_VARINT) q = this.#writeVarint(u8, q, zigzag(atDelta));
+    else if (atForm === AT_DOUBLE) {
+      view.setFloat64(q, at!);
+      q += 8;
+    }
+    if (((b >>> 2) & 3) === DEL_INLINE) {
+      copyId(this.#scratchDelivery, u8, q);
+      q += ID_BYTES;
+    }
+    if (left >= 0) q = this.#writeVarint(u8, q, left);
+    q = this.#writeNumber(u8, view, q, c & 3, deadline - dRef, deadline);
+    q = this.#writeNumber(u8, view, q, (c >>> 2) & 3, duration, duration);
+    q = this.#writeNumber(u8, view, q, (c >>> 4) & 3, failures, failures);
+    if (maskForm !== 0) {
+      q = this.#writeVarint(u8, q, masked.length);
+      for (let i = 0; i < masked.length; i++) {
+        const unit = masked.charCodeAt(i);
+        if (maskForm === MASK_LATIN1) u8[q++] = unit;
+        else {
+          u8[q++] = unit >>> 8;
+          u8[q++] = unit & 0xff;
+        }
+      }
+    }
+    if (extra !== undefined) this.#extra.set(ref, extra);
+    this.#link(ref, chain, at ?? Number.NaN);
+    this.#index(ref);
   }
 
   /** A page of a beneficiary's events, newest first. */
@@ -250,14 +427,14 @@ export class MemoryEventLog {
     const chain = this.#chainOf.get(beneficiaryId);
     if (chain === undefined) return [];
     const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
-    let slot = this.#head[chain]!;
+    let ref = this.#head[chain]!;
     if (options.before !== undefined) {
-      slot = this.#find(beneficiaryId, options.before);
-      if (slot < 0) return [];
-      slot = this.#older[slot]!;
+      ref = this.#find(chain, options.before);
+      if (ref === 0) return [];
+      ref = this.#word(ref, W_OLDER);
     }
     const out: TokenEvent[] = [];
-    for (; slot >= 0 && out.length < limit; slot = this.#older[slot]!) out.push(this.#read(slot));
+    for (; ref !== 0 && out.length < limit; ref = this.#word(ref, W_OLDER)) out.push(this.#read(ref));
     return out;
   }
 
@@ -268,7 +445,7 @@ export class MemoryEventLog {
       const due = pacer.due();
       if (due !== undefined) await due;
       if (this.#chainOf.get(beneficiaryId) !== chain) continue;
-      while (this.#count[chain]! > 0 && this.#at[this.#tail[chain]!]! < horizon) {
+      while (this.#count[chain]! > 0 && this.#atOf(this.#tail[chain]!) < horizon) {
         this.#dropOldest(chain);
         events++;
         const due = pacer.due();
@@ -277,133 +454,281 @@ export class MemoryEventLog {
       }
       if (this.#chainOf.get(beneficiaryId) === chain && this.#count[chain] === 0) {
         this.#chainOf.delete(beneficiaryId);
+        this.#chainKey[chain] = undefined;
         this.#chainFree.push(chain);
       }
     }
     return events;
   }
 
-  /** Every string and id byte array of the log (the store's `debugSnapshot`). */
+  /** Every string and byte array of the log (the store's `debugSnapshot`). */
   snapshot(strings: string[], bytes: Uint8Array[]): void {
     for (const chain of this.#chainOf.values()) {
-      for (let slot = this.#head[chain]!; slot >= 0; slot = this.#older[slot]!) {
-        strings.push(...Object.values(this.#read(slot)).map(String));
-        bytes.push(this.#idBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-        bytes.push(this.#tokenBytes.slice(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-        const aux = this.#aux[slot]! - 1;
-        if (aux >= 0) bytes.push(this.#auxDelivery.slice(aux * ID_BYTES, (aux + 1) * ID_BYTES));
+      for (let ref = this.#head[chain]!; ref !== 0; ref = this.#word(ref, W_OLDER)) {
+        strings.push(...Object.values(this.#read(ref)).map(String));
+        bytes.push(this.#arena.bytes(ref, this.#byte(ref, B_UNITS)));
+        const group = this.#word(ref, W_GROUP);
+        bytes.push(this.#gToken.slice(group * ID_BYTES, (group + 1) * ID_BYTES));
+        bytes.push(this.#gDelivery.slice(group * ID_BYTES, (group + 1) * ID_BYTES));
       }
     }
   }
 
-  // ---------------------------------------------------------------- internals
+  // ---------------------------------------------------------------- internals: records
 
-  #allocate(): number {
-    this.#held++;
-    if (this.#held > this.#bucket.length * 2) this.#rehash(Math.max(1024, this.#bucket.length * 2));
-    const reused = this.#free.pop();
-    if (reused !== undefined) return reused;
-    const slot = this.#high++;
-    // Grown by half (not doubled): a million events leave at most a third of a million slots unused.
-    if (slot >= this.#capacity) this.#grow(Math.max(1024, Math.ceil(this.#capacity * 1.5)));
-    this.#refs.push(undefined, undefined);
-    return slot;
+  #word(ref: number, word: number): number {
+    return this.#arena.i32[ref >>> REF_SHIFT]![(ref & REF_MASK) + word]!;
   }
 
-  /** A free aux record (zeroed). */
-  #auxAllocate(): number {
-    const reused = this.#auxFree.pop();
-    if (reused !== undefined) return reused;
-    const aux = this.#auxHigh++;
-    if (aux >= this.#auxCapacity) {
-      const capacity = Math.max(1024, Math.ceil(this.#auxCapacity * 1.5));
-      const delivery = new Uint8Array(capacity * ID_BYTES);
-      delivery.set(this.#auxDelivery);
-      this.#auxDelivery = delivery;
-      const number = new Float64Array(capacity);
-      number.set(this.#auxNumber);
-      this.#auxNumber = number;
-      const left = new Uint16Array(capacity);
-      left.set(this.#auxLeft);
-      this.#auxLeft = left;
-      this.#auxCapacity = capacity;
+  #setWord(ref: number, word: number, value: number): void {
+    this.#arena.i32[ref >>> REF_SHIFT]![(ref & REF_MASK) + word] = value;
+  }
+
+  #byte(ref: number, at: number): number {
+    return this.#arena.u8[ref >>> REF_SHIFT]![((ref & REF_MASK) << 2) + at]!;
+  }
+
+  #numberLength(form: number, varintValue: number): number {
+    return form === NUM_VARINT ? varintLength(zigzag(varintValue)) : form === NUM_DOUBLE ? 8 : 0;
+  }
+
+  #writeVarint(u8: Uint8Array, q: number, z: number): number {
+    while (z >= 128) {
+      u8[q++] = (z % 128) | 128;
+      z = Math.floor(z / 128);
     }
-    this.#auxMasked.push(undefined);
-    return aux;
+    u8[q++] = z;
+    return q;
   }
 
-  #auxRelease(aux: number): void {
-    this.#auxDelivery.fill(0, aux * ID_BYTES, (aux + 1) * ID_BYTES);
-    this.#auxNumber[aux] = 0;
-    this.#auxLeft[aux] = 0;
-    this.#auxMasked[aux] = undefined;
-    this.#auxFree.push(aux);
+  #writeNumber(
+    u8: Uint8Array,
+    view: DataView,
+    q: number,
+    form: number,
+    delta: number,
+    value: number,
+  ): number {
+    if (form === NUM_VARINT) return this.#writeVarint(u8, q, zigzag(delta));
+    if (form === NUM_DOUBLE) {
+      view.setFloat64(q, value);
+      return q + 8;
+    }
+    return q;
   }
 
-  #grow(capacity: number): void {
-    const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(
-      old: T,
-      make: (n: number) => T,
-      per = 1,
-    ): T => {
-      const next = make(capacity * per);
+  /** The varint at `#cursor` in `u8` (moves the cursor past it). */
+  #readVarint(u8: Uint8Array): number {
+    let z = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = u8[this.#cursor++]!;
+      z += (byte & 127) * scale;
+      if (byte < 128) return z;
+      scale *= 128;
+    }
+  }
+
+  #readZigzag(u8: Uint8Array): number {
+    const z = this.#readVarint(u8);
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  /** The atMs a record sorts by (NaN when it has none in its record). */
+  #atOf(ref: number): number {
+    const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
+    const p = (ref & REF_MASK) << 2;
+    const form = u8[p + B_B]! & 3;
+    if (form === 0) return Number.NaN;
+    const base = this.#gBase[this.#word(ref, W_GROUP)]!;
+    if (form === AT_BASE) return base;
+    const q = p + HEADER + (u8[p + B_A]! & 0x80 ? ID_BYTES : 0);
+    if (form === AT_DOUBLE) return this.#arena.view[ref >>> REF_SHIFT]!.getFloat64(q);
+    this.#cursor = q;
+    return base + this.#readZigzag(u8);
+  }
+
+  #sameBytes(bytes: Uint8Array, offset: number, other: Uint8Array): boolean {
+    for (let i = 0; i < ID_BYTES; i++) if (bytes[offset + i] !== other[i]) return false;
+    return true;
+  }
+
+  #read(ref: number): TokenEvent {
+    const arena = this.#arena;
+    const u8 = arena.u8[ref >>> REF_SHIFT]!;
+    const view = arena.view[ref >>> REF_SHIFT]!;
+    const p = (ref & REF_MASK) << 2;
+    const group = this.#word(ref, W_GROUP);
+    const type = u8[p + B_TYPE]!;
+    const a = u8[p + B_A]!;
+    const b = u8[p + B_B]!;
+    const c = u8[p + B_C]!;
+    const event = {} as MutableEvent;
+    let q = p + HEADER;
+    if (a & 0x80) {
+      event.id = base64urlEncode(u8.subarray(q, q + ID_BYTES));
+      q += ID_BYTES;
+    }
+    if (type !== 0) event.type = EVENT_TYPES[type - 1]!;
+    const atForm = b & 3;
+    let at: number | undefined;
+    if (atForm === AT_BASE) at = this.#gBase[group]!;
+    else if (atForm === AT_DOUBLE) {
+      at = view.getFloat64(q);
+      q += 8;
+    } else if (atForm === AT_VARINT) {
+      this.#cursor = q;
+      at = this.#gBase[group]! + this.#readZigzag(u8);
+      q = this.#cursor;
+    }
+    if (at !== undefined) event.atMs = at;
+    const beneficiary = this.#chainKey[this.#gChain[group]!];
+    if (beneficiary !== undefined) event.beneficiaryId = beneficiary as string;
+    const guide = this.#gGuide[group];
+    if (guide !== undefined) event.guideId = guide as string;
+    const provider = this.#gProvider[group]!;
+    if (provider !== 0) event.providerId = this.#providers.values[provider - 1]!;
+    if (this.#gFlags[group]! & G_TOKEN) {
+      event.tokenId = base64urlEncode(this.#gToken.subarray(group * ID_BYTES, (group + 1) * ID_BYTES));
+    }
+    const channel = a & 7;
+    if (channel !== 0) event.channel = CHANNELS[channel - 1]!;
+    const recipient = (a >>> 3) & 3;
+    if (recipient !== 0) event.recipient = RECIPIENTS[recipient - 1]!;
+    const mode = (a >>> 5) & 3;
+    if (mode !== 0) event.mode = MODES[mode - 1]!;
+    if (b & 0x80) event.reason = this.#reasons.values[u8[p + B_REASON]!]!;
+    const delivery = (b >>> 2) & 3;
+    if (delivery === DEL_GROUP) {
+      event.deliveryId = base64urlEncode(this.#gDelivery.subarray(group * ID_BYTES, (group + 1) * ID_BYTES));
+    } else if (delivery === DEL_INLINE) {
+      event.deliveryId = base64urlEncode(u8.subarray(q, q + ID_BYTES));
+      q += ID_BYTES;
+    }
+    this.#cursor = q;
+    if (b & 0x40) event.attemptsLeft = this.#readVarint(u8);
+    const numbers = event as Record<string, unknown>;
+    const deadlineForm = c & 3;
+    if (deadlineForm === NUM_VARINT) numbers.deadlineAtMs = deadlineRef(at) + this.#readZigzag(u8);
+    else if (deadlineForm === NUM_DOUBLE) numbers.deadlineAtMs = this.#readDouble(view);
+    const durationForm = (c >>> 2) & 3;
+    if (durationForm === NUM_VARINT) numbers.durationMs = this.#readZigzag(u8);
+    else if (durationForm === NUM_DOUBLE) numbers.durationMs = this.#readDouble(view);
+    const failuresForm = (c >>> 4) & 3;
+    if (failuresForm === NUM_VARINT) numbers.providerFailures = this.#readZigzag(u8);
+    else if (failuresForm === NUM_DOUBLE) numbers.providerFailures = this.#readDouble(view);
+    const maskForm = (b >>> 4) & 3;
+    if (maskForm !== 0) {
+      const length = this.#readVarint(u8);
+      q = this.#cursor;
+      let text = "";
+      if (maskForm === MASK_LATIN1) {
+        for (let i = 0; i < length; i++) text += String.fromCharCode(u8[q + i]!);
+      } else {
+        for (let i = 0; i < length; i++)
+          text += String.fromCharCode((u8[q + 2 * i]! << 8) | u8[q + 2 * i + 1]!);
+      }
+      event.maskedContact = text;
+    }
+    const extra = this.#extra.get(ref);
+    if (extra !== undefined) Object.assign(event, extra);
+    return event;
+  }
+
+  #readDouble(view: DataView): number {
+    const value = view.getFloat64(this.#cursor);
+    this.#cursor += 8;
+    return value;
+  }
+
+  #release(ref: number): void {
+    this.#unindex(ref);
+    const group = this.#word(ref, W_GROUP);
+    const users = this.#gUsers[group]! - 1;
+    this.#gUsers[group] = users;
+    if (users === 0) this.#groupRelease(group);
+    if (this.#extra.size > 0) this.#extra.delete(ref);
+    this.#arena.release(ref, this.#byte(ref, B_UNITS));
+    this.#held--;
+  }
+
+  // ---------------------------------------------------------------- internals: groups
+
+  #sameGroup(group: number, guide: unknown, provider: number, hasToken: boolean): boolean {
+    if (this.#gGuide[group] !== guide || this.#gProvider[group] !== provider) return false;
+    if (((this.#gFlags[group]! & G_TOKEN) !== 0) !== hasToken) return false;
+    return !hasToken || this.#sameBytes(this.#gToken, group * ID_BYTES, this.#scratchToken);
+  }
+
+  #groupAllocate(chain: number, guide: unknown, provider: number, hasToken: boolean, base: number): number {
+    let group = this.#gFree.pop();
+    if (group === undefined) {
+      group = this.#gHigh++;
+      if (group >= this.#gCapacity) this.#groupGrow(Math.max(1024, Math.ceil(this.#gCapacity * 1.5)));
+      this.#gGuide.push(undefined);
+    }
+    this.#gGuide[group] = guide;
+    this.#gChain[group] = chain;
+    this.#gProvider[group] = provider;
+    this.#gBase[group] = base;
+    this.#gUsers[group] = 0;
+    if (hasToken) {
+      copyId(this.#scratchToken, this.#gToken, group * ID_BYTES);
+      this.#gFlags[group] = G_TOKEN;
+    } else this.#gFlags[group] = 0;
+    return group;
+  }
+
+  #groupRelease(group: number): void {
+    this.#gGuide[group] = undefined;
+    this.#gFlags[group] = 0;
+    this.#gToken.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
+    this.#gDelivery.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
+    this.#gFree.push(group);
+  }
+
+  #groupGrow(capacity: number): void {
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(old: T, next: T): T => {
       next.set(old as never);
       return next;
     };
-    this.#at = grow(this.#at, (n) => new Float64Array(n));
-    this.#meta = grow(this.#meta, (n) => new Uint32Array(n));
-    this.#aux = grow(this.#aux, (n) => new Int32Array(n));
-    this.#prov = grow(this.#prov, (n) => new Uint32Array(n));
-    this.#older = grow(this.#older, (n) => new Int32Array(n));
-    this.#newer = grow(this.#newer, (n) => new Int32Array(n));
-    this.#idBytes = grow(this.#idBytes, (n) => new Uint8Array(n), ID_BYTES);
-    this.#tokenBytes = grow(this.#tokenBytes, (n) => new Uint8Array(n), ID_BYTES);
-    this.#nextInBucket = grow(this.#nextInBucket, (n) => new Int32Array(n));
-    this.#capacity = capacity;
+    this.#gChain = grow(this.#gChain, new Int32Array(capacity));
+    this.#gProvider = grow(this.#gProvider, new Int32Array(capacity));
+    this.#gFlags = grow(this.#gFlags, new Uint8Array(capacity));
+    this.#gToken = grow(this.#gToken, new Uint8Array(capacity * ID_BYTES));
+    this.#gDelivery = grow(this.#gDelivery, new Uint8Array(capacity * ID_BYTES));
+    this.#gBase = grow(this.#gBase, new Float64Array(capacity));
+    this.#gUsers = grow(this.#gUsers, new Int32Array(capacity));
+    this.#gCapacity = capacity;
   }
 
-  /** Rebuilds the id table with `buckets` buckets (the slots already allocated; the new one is indexed later). */
-  #rehash(buckets: number): void {
-    this.#bucket = new Int32Array(buckets).fill(-1);
-    for (let slot = 0; slot < this.#high; slot++) {
-      if (this.#refs[slot * 2] !== undefined) this.#index(slot);
-    }
-  }
+  // ---------------------------------------------------------------- internals: chains
 
-  /** Links a new slot into its beneficiary's chain, at its place by time, and applies the cap. */
-  #link(slot: number, beneficiaryId: string, at: number): void {
-    let chain = this.#chainOf.get(beneficiaryId);
-    if (chain === undefined) {
-      chain = this.#chainAllocate();
-      this.#chainOf.set(beneficiaryId, chain);
-    }
+  /** Links a new record into its beneficiary's chain, at its place by time, and applies the cap. */
+  #link(ref: number, chain: number, at: number): void {
     const head = this.#head[chain]!;
-    if (head < 0) {
-      this.#older[slot] = -1;
-      this.#newer[slot] = -1;
-      this.#head[chain] = slot;
-      this.#tail[chain] = slot;
+    if (head === 0) {
+      this.#head[chain] = ref;
+      this.#tail[chain] = ref;
     } else {
       // Find the newest event at or before `at` (ties keep insertion order); usually the head itself.
       let after = head;
-      while (after >= 0 && this.#at[after]! > at) after = this.#older[after]!;
+      while (after !== 0 && this.#atOf(after) > at) after = this.#word(after, W_OLDER);
       if (after === head) {
-        this.#older[slot] = head;
-        this.#newer[slot] = -1;
-        this.#newer[head] = slot;
-        this.#head[chain] = slot;
-      } else if (after < 0) {
+        this.#setWord(ref, W_OLDER, head);
+        this.#setWord(head, W_NEWER, ref);
+        this.#head[chain] = ref;
+      } else if (after === 0) {
         const tail = this.#tail[chain]!;
-        this.#older[slot] = -1;
-        this.#newer[slot] = tail;
-        this.#older[tail] = slot;
-        this.#tail[chain] = slot;
+        this.#setWord(ref, W_NEWER, tail);
+        this.#setWord(tail, W_OLDER, ref);
+        this.#tail[chain] = ref;
       } else {
-        const newer = this.#newer[after]!;
-        this.#older[slot] = after;
-        this.#newer[slot] = newer;
-        this.#newer[after] = slot;
-        this.#older[newer] = slot;
+        const newer = this.#word(after, W_NEWER);
+        this.#setWord(ref, W_OLDER, after);
+        this.#setWord(ref, W_NEWER, newer);
+        this.#setWord(after, W_NEWER, ref);
+        this.#setWord(newer, W_OLDER, ref);
       }
     }
     this.#count[chain] = this.#count[chain]! + 1;
@@ -413,24 +738,7 @@ export class MemoryEventLog {
     }
   }
 
-  #release(slot: number): void {
-    this.#unindex(slot);
-    const r = slot * 2;
-    this.#refs[r] = undefined;
-    this.#refs[r + 1] = undefined;
-    this.#meta[slot] = 0;
-    this.#prov[slot] = 0;
-    const aux = this.#aux[slot]! - 1;
-    if (aux >= 0) this.#auxRelease(aux);
-    this.#aux[slot] = 0;
-    this.#idBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
-    this.#tokenBytes.fill(0, slot * ID_BYTES, (slot + 1) * ID_BYTES);
-    this.#extra.delete(slot);
-    this.#free.push(slot);
-    this.#held--;
-  }
-
-  #chainAllocate(): number {
+  #chainAllocate(key: unknown): number {
     const reused = this.#chainFree.pop();
     const chain = reused ?? this.#chainHigh++;
     if (chain >= this.#head.length) {
@@ -445,8 +753,9 @@ export class MemoryEventLog {
       this.#count = grow(this.#count);
       this.#dropped = grow(this.#dropped);
     }
-    this.#head[chain] = -1;
-    this.#tail[chain] = -1;
+    this.#chainKey[chain] = key;
+    this.#head[chain] = 0;
+    this.#tail[chain] = 0;
     this.#count[chain] = 0;
     this.#dropped[chain] = 0;
     return chain;
@@ -455,26 +764,30 @@ export class MemoryEventLog {
   /** Removes the oldest event of a chain (the chain itself stays, possibly empty). */
   #dropOldest(chain: number): void {
     const tail = this.#tail[chain]!;
-    const newer = this.#newer[tail]!;
+    const newer = this.#word(tail, W_NEWER);
     this.#tail[chain] = newer;
-    if (newer >= 0) this.#older[newer] = -1;
-    else this.#head[chain] = -1;
+    if (newer !== 0) this.#setWord(newer, W_OLDER, 0);
+    else this.#head[chain] = 0;
     this.#count[chain] = this.#count[chain]! - 1;
     this.#release(tail);
   }
 
-  /** The bucket of a slot's id: FNV-1a over its 12 bytes when compact, else over the UTF-16 units of its text. */
-  #bucketOfSlot(slot: number): number {
-    if (this.#meta[slot]! & M_ID) return this.#bucketOfBytes(this.#idBytes, slot * ID_BYTES);
-    return this.#bucketOfText(this.#extra.get(slot)?.id);
+  // ---------------------------------------------------------------- internals: the id table
+
+  /** Rebuilds the id table with `buckets` buckets (the records already linked; a new one is indexed later). */
+  #rehash(buckets: number): void {
+    this.#bucket = new Int32Array(buckets);
+    for (const chain of this.#chainOf.values()) {
+      for (let ref = this.#head[chain]!; ref !== 0; ref = this.#word(ref, W_OLDER)) this.#index(ref);
+    }
   }
 
-  /** The bucket of an id as `listEvents` receives it (the same as its event's, compact or not). */
-  #bucketOfId(id: string): number {
-    if (id.length === 16 && base64urlDecodeInto(id, this.#scratch, 0, ID_BYTES)) {
-      return this.#bucketOfBytes(this.#scratch, 0);
-    }
-    return this.#bucketOfText(id);
+  /** The bucket of a record's id: FNV-1a over its 12 bytes when compact, else over the UTF-16 units of its text. */
+  #bucketOfRecord(ref: number): number {
+    const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
+    const p = (ref & REF_MASK) << 2;
+    if (u8[p + B_A]! & 0x80) return this.#bucketOfBytes(u8, p + HEADER);
+    return this.#bucketOfText(this.#extra.get(ref)?.id);
   }
 
   #bucketOfBytes(bytes: Uint8Array, offset: number): number {
@@ -490,84 +803,43 @@ export class MemoryEventLog {
     return (h >>> 0) & (this.#bucket.length - 1);
   }
 
-  #index(slot: number): void {
-    const b = this.#bucketOfSlot(slot);
-    this.#nextInBucket[slot] = this.#bucket[b]!;
-    this.#bucket[b] = slot;
+  #index(ref: number): void {
+    const b = this.#bucketOfRecord(ref);
+    this.#setWord(ref, W_NEXT, this.#bucket[b]!);
+    this.#bucket[b] = ref;
   }
 
-  #unindex(slot: number): void {
-    const b = this.#bucketOfSlot(slot);
+  #unindex(ref: number): void {
+    const b = this.#bucketOfRecord(ref);
     let at = this.#bucket[b]!;
-    if (at === slot) {
-      this.#bucket[b] = this.#nextInBucket[slot]!;
+    if (at === ref) {
+      this.#bucket[b] = this.#word(ref, W_NEXT);
       return;
     }
-    while (at >= 0) {
-      const next = this.#nextInBucket[at]!;
-      if (next === slot) {
-        this.#nextInBucket[at] = this.#nextInBucket[slot]!;
+    while (at !== 0) {
+      const next = this.#word(at, W_NEXT);
+      if (next === ref) {
+        this.#setWord(at, W_NEXT, this.#word(ref, W_NEXT));
         return;
       }
       at = next;
     }
   }
 
-  /** The slot of the latest event appended with `id` in `beneficiaryId`'s history, or -1. */
-  #find(beneficiaryId: string, id: string): number {
-    if (this.#bucket.length === 0) return -1;
-    for (let at = this.#bucket[this.#bucketOfId(id)]!; at >= 0; at = this.#nextInBucket[at]!) {
-      if (this.#refs[at * 2] === beneficiaryId && this.#id(at) === id) return at;
+  /** The record of the latest event appended with `id` in the chain's history, or 0. */
+  #find(chain: number, id: string): number {
+    if (this.#bucket.length === 0) return 0;
+    const compact = id.length === 16 && base64urlDecodeInto(id, this.#scratch);
+    const b = compact ? this.#bucketOfBytes(this.#scratch, 0) : this.#bucketOfText(id);
+    for (let ref = this.#bucket[b]!; ref !== 0; ref = this.#word(ref, W_NEXT)) {
+      if (this.#gChain[this.#word(ref, W_GROUP)] !== chain) continue;
+      const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
+      const p = (ref & REF_MASK) << 2;
+      if (u8[p + B_A]! & 0x80) {
+        if (compact && this.#sameBytes(u8.subarray(p + HEADER, p + HEADER + ID_BYTES), 0, this.#scratch))
+          return ref;
+      } else if (!compact && this.#extra.get(ref)?.id === id) return ref;
     }
-    return -1;
-  }
-
-  #id(slot: number): unknown {
-    if (this.#meta[slot]! & M_ID) {
-      return base64urlEncode(this.#idBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-    }
-    return this.#extra.get(slot)?.id;
-  }
-
-  #read(slot: number): TokenEvent {
-    const meta = this.#meta[slot]!;
-    const r = slot * 2;
-    const event = {} as MutableEvent;
-    if (meta & M_ID)
-      event.id = base64urlEncode(this.#idBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-    const type = meta & 15;
-    if (type !== 0) event.type = EVENT_TYPES[type - 1]!;
-    const at = this.#at[slot]!;
-    if (!Number.isNaN(at)) event.atMs = at;
-    const refs = this.#refs;
-    if (refs[r] !== undefined) event.beneficiaryId = refs[r] as string;
-    if (refs[r + 1] !== undefined) event.guideId = refs[r + 1] as string;
-    const provider = this.#prov[slot]!;
-    if (provider !== 0) event.providerId = this.#providers.values[provider - 1]!;
-    if (meta & M_TOKEN) {
-      event.tokenId = base64urlEncode(this.#tokenBytes.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES));
-    }
-    const channel = (meta >>> M_CHANNEL) & 7;
-    if (channel !== 0) event.channel = CHANNELS[channel - 1]!;
-    const aux = this.#aux[slot]! - 1;
-    if (aux >= 0 && this.#auxMasked[aux] !== undefined) event.maskedContact = this.#auxMasked[aux] as string;
-    const recipient = (meta >>> M_RECIPIENT) & 3;
-    if (recipient !== 0) event.recipient = RECIPIENTS[recipient - 1]!;
-    const reason = (meta >>> M_REASON) & 0xff;
-    if (reason !== 0) event.reason = this.#reasons.values[reason - 1]!;
-    if (aux >= 0) {
-      const left = this.#auxLeft[aux]!;
-      if (left !== 0) event.attemptsLeft = left - 1;
-      if (meta & M_DELIVERY) {
-        event.deliveryId = base64urlEncode(this.#auxDelivery.subarray(aux * ID_BYTES, (aux + 1) * ID_BYTES));
-      }
-    }
-    const mode = (meta >>> M_MODE) & 3;
-    if (mode !== 0) event.mode = MODES[mode - 1]!;
-    const tag = (meta >>> M_NUMBER) & 3;
-    if (tag !== 0) (event as Record<string, unknown>)[NUMBER_FIELDS[tag - 1]!] = this.#auxNumber[aux]!;
-    const extra = this.#extra.get(slot);
-    if (extra !== undefined) Object.assign(event, extra);
-    return event;
+    return 0;
   }
 }

@@ -6,7 +6,8 @@
  * than one process.
  *
  * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
- * doubles, attempts/status/channel packed), provider ids are interned, and events are columns, so a million
+ * doubles, attempts/status/channel packed), provider ids are interned, and events are byte records (see
+ * `_memory-events.ts`), so a million
  * active tokens fit in a few hundred megabytes (see `docs/benchmarks.md`).
  *
  * @module
@@ -85,6 +86,10 @@ const PURGE_SLICE_SLOTS = 16_384;
 const PROVIDER_LIMIT = 0x1ffffff;
 
 const HASH_BYTES = 32;
+/** A guide's counters kept in its slot: the resend cooldown (family 0) and the sends (family 1). */
+const COOLDOWN = "rl:cd:";
+const SENDS = "rl:sg:";
+const MAX_COUNT = 0xffffffff;
 const ID_BYTES = 12;
 const H1_PREFIX = "h1:";
 const DAY_MS = 86_400_000;
@@ -125,7 +130,8 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   readonly #maxEvents: number;
   readonly #graceMs: number;
 
-  // Tokens: one slot per guide (the latest token).
+  // Guides: one slot per guide, holding its latest token and its cooldown and sends counters. A slot stays while
+  // it has either: a slot whose token was removed keeps its live counters (`#hasToken` 0) until they end.
   #capacity = 0;
   // Guide id → slot. An entry may be stale (its slot released, or reused by another guide): every read checks
   // `#guide[slot]`. `purge` releases slots without deleting their entries (a Map that shrinks rehashes all it
@@ -139,20 +145,27 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #meta = new Uint32Array(0); // [meta0, meta1] per slot
   #hash = new Uint8Array(0);
   #id = new Uint8Array(0);
+  #hasToken = new Uint8Array(0);
+  #gCount = new Uint32Array(0); // [cooldown, sends] per slot
+  #gReset = new Float64Array(0); // their windows' ends
   // Read only when the slot's flags say so (compact hash / id unset, provider past the limit; F_PREV): an entry
   // of a released slot may stay until `purge` rebuilds the map (see `SlotSideMap`).
   #extra = new SlotSideMap<TokenExtra>();
   // The hash and expiry of the token a slot's token superseded, while that one was still live (rare: kept aside).
   #previous = new SlotSideMap<{ codeHash: string; expiresAtMs: number }>();
   #free: number[] = [];
-  #used = 0;
+  #used = 0; // slots in use
+  #tokens = 0; // slots with a token
   #hand = 0;
+  // The last guide counter routed by `#route` (its slot's cell, or -1 when the key is no guide's).
+  #family = -1;
+  #part = "";
 
   // Interned provider ids (tokens and events) and reasons (events).
   #providers = new Interner(PROVIDER_LIMIT);
   #reasons = new Interner(255);
 
-  // Counters (columns, see `MemoryCounters`), claims, app secrets.
+  // The other counters (columns, see `MemoryCounters`), claims, app secrets.
   // Claims: `purge` copies the live ones to a fresh map in slices (reading both meanwhile) rather than deleting
   // the rest, for the reason given at `#slotByGuide`.
   #counters = new MemoryCounters();
@@ -201,7 +214,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   /** Active, consumed, revoked and locked tokens currently held (one per guide). */
   get size(): number {
-    return this.#used;
+    return this.#tokens;
   }
 
   // ---------------------------------------------------------------- tokens
@@ -215,7 +228,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   async revoke(guideId: string, nowMs: number): Promise<StoredToken | undefined> {
-    const slot = this.#slotOf(guideId);
+    const slot = this.#tokenSlotOf(guideId);
     if (slot === undefined) return undefined;
     const m1 = this.#meta[slot * 2 + 1]!;
     if ((m1 & 3) !== ACTIVE || nowMs >= this.#times[slot * 2 + 1]!) return undefined;
@@ -225,26 +238,35 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   async get(guideId: string): Promise<StoredToken | undefined> {
-    const slot = this.#slotOf(guideId);
+    const slot = this.#tokenSlotOf(guideId);
     return slot === undefined ? undefined : this.#read(slot);
   }
 
   // ---------------------------------------------------------------- counters, claims, secrets
 
   async increment(key: string, windowMs: number, nowMs: number): Promise<CounterState> {
-    const c = this.#counters;
-    const cell = c.increment(key, windowMs, nowMs, this.#guideText(key));
-    return { count: c.count(cell), resetAtMs: c.resetAt(cell) };
+    const cell = this.#increment(key, windowMs, nowMs);
+    return { count: this.#count(cell), resetAtMs: this.#resetAt(cell) };
   }
 
   async decrement(key: string, nowMs: number): Promise<CounterState> {
-    return this.#counters.decrement(key, nowMs);
+    return this.#decrement(key, nowMs);
+  }
+
+  /** `decrement`, synchronous. */
+  #decrement(key: string, nowMs: number): CounterState {
+    if (!this.#route(key)) return this.#counters.decrement(key, nowMs);
+    const cell = this.#liveGuideCell(nowMs);
+    if (cell < 0) return { count: 0, resetAtMs: 0 };
+    if (this.#gCount[cell]! > 0) this.#gCount[cell] = this.#gCount[cell]! - 1;
+    return { count: this.#gCount[cell]!, resetAtMs: this.#gReset[cell]! };
   }
 
   async peek(key: string, nowMs: number): Promise<CounterState> {
-    const c = this.#counters;
-    const cell = c.live(key, nowMs);
-    return cell < 0 ? { count: 0, resetAtMs: 0 } : { count: c.count(cell), resetAtMs: c.resetAt(cell) };
+    const cell = this.#live(key, nowMs);
+    return cell < 0
+      ? { count: 0, resetAtMs: 0 }
+      : { count: this.#count(cell), resetAtMs: this.#resetAt(cell) };
   }
 
   async claimOnce(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
@@ -276,27 +298,25 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   async issueStep(input: IssueStepInput): Promise<IssueStepResult> {
     const nowMs = input.token.issuedAtMs;
     const { failures, cooldown, sends } = input;
-    const c = this.#counters;
     // As `peek` reads them: a counter without a live window counts 0 (and refuses a limit of 0, resetAtMs 0).
-    const failed = c.live(failures.key, nowMs);
-    if ((failed < 0 ? 0 : c.count(failed)) >= failures.max) {
-      return { outcome: "locked_out", resetAtMs: failed < 0 ? 0 : c.resetAt(failed) };
+    const failed = this.#live(failures.key, nowMs);
+    if ((failed < 0 ? 0 : this.#count(failed)) >= failures.max) {
+      return { outcome: "locked_out", resetAtMs: failed < 0 ? 0 : this.#resetAt(failed) };
     }
     if (cooldown !== undefined) {
-      const seen = c.live(cooldown.key, nowMs);
-      if ((seen < 0 ? 0 : c.count(seen)) >= cooldown.max) {
-        return { outcome: "cooldown", resetAtMs: seen < 0 ? 0 : c.resetAt(seen) };
+      const seen = this.#live(cooldown.key, nowMs);
+      if ((seen < 0 ? 0 : this.#count(seen)) >= cooldown.max) {
+        return { outcome: "cooldown", resetAtMs: seen < 0 ? 0 : this.#resetAt(seen) };
       }
     }
-    const seenSends = c.live(sends.key, nowMs);
-    if ((seenSends < 0 ? 0 : c.count(seenSends)) >= sends.max) {
-      return { outcome: "sends_per_guide", resetAtMs: seenSends < 0 ? 0 : c.resetAt(seenSends) };
+    const seenSends = this.#live(sends.key, nowMs);
+    if ((seenSends < 0 ? 0 : this.#count(seenSends)) >= sends.max) {
+      return { outcome: "sends_per_guide", resetAtMs: seenSends < 0 ? 0 : this.#resetAt(seenSends) };
     }
-    // The save first (nothing can refuse past this point): the guide's counters then key on its id string.
+    // The save first (nothing can refuse past this point): the guide's counters then go to its token's slot.
     const superseded = this.#save(input.token);
-    const guideId = input.token.guideId;
-    if (cooldown !== undefined) c.increment(cooldown.key, cooldown.windowMs, nowMs, guideId);
-    c.increment(sends.key, sends.windowMs, nowMs, guideId);
+    if (cooldown !== undefined) this.#increment(cooldown.key, cooldown.windowMs, nowMs);
+    this.#increment(sends.key, sends.windowMs, nowMs);
     let events = input.issuedEvents;
     if (superseded.length > 0) {
       // one slot per guide: at most one token is superseded
@@ -314,11 +334,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     let providerFailures: number | undefined;
     if (attempt.outcome === "mismatch") {
       const key = rateLimitKeys.failures(attempt.token.beneficiaryId);
-      this.#counters.increment(key, input.failureWindowMs, input.nowMs);
+      this.#increment(key, input.failureWindowMs, input.nowMs);
     } else if (attempt.outcome === "wrong_provider") {
       const { key, windowMs } = input.providerFailures;
-      const c = this.#counters;
-      providerFailures = c.count(c.increment(key, windowMs, input.nowMs));
+      providerFailures = this.#count(this.#increment(key, windowMs, input.nowMs));
     }
     const events = verifyStepEvents(input, attempt, providerFailures);
     for (const event of events) this.#events.append(event);
@@ -328,21 +347,20 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** {@link TokenStoreSteps.appVerifyBegin}: the budget reservation, the guide's app attempts and the secret. */
   async appVerifyBegin(input: AppVerifyBeginInput): Promise<AppVerifyBeginResult> {
     const { failures, attempts, nowMs } = input;
-    const c = this.#counters;
-    if (c.count(c.increment(failures.key, failures.windowMs, nowMs)) > failures.max) {
-      c.decrement(failures.key, nowMs);
+    if (this.#count(this.#increment(failures.key, failures.windowMs, nowMs)) > failures.max) {
+      this.#decrement(failures.key, nowMs);
       this.#events.append(input.lockedEvent);
       return { outcome: "locked", events: [input.lockedEvent] };
     }
-    const count = c.count(c.increment(attempts.key, attempts.windowMs, nowMs));
+    const count = this.#count(this.#increment(attempts.key, attempts.windowMs, nowMs));
     if (count > attempts.max) {
-      c.decrement(failures.key, nowMs);
+      this.#decrement(failures.key, nowMs);
       this.#events.append(input.lockedEvent);
       return { outcome: "locked", events: [input.lockedEvent] };
     }
     const secret = this.#secrets.get(input.beneficiaryId);
     if (secret === undefined) {
-      c.decrement(failures.key, nowMs);
+      this.#decrement(failures.key, nowMs);
       return { outcome: "not_found" };
     }
     return { outcome: "compare", attempts: count, secret: { ...secret } };
@@ -355,7 +373,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
       return { first: false, events: input.events };
     }
     const first = this.#claimOnce(input.claim.key, input.claim.expiresAtMs, input.nowMs);
-    this.#counters.decrement(input.failuresKey, input.nowMs);
+    this.#decrement(input.failuresKey, input.nowMs);
     const event = first ? input.verifiedEvent : input.replayedEvent;
     this.#events.append(event);
     return { first, events: [event] };
@@ -373,19 +391,25 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   async purge(nowMs: number): Promise<PurgeResult> {
     const pacer = new Pacer(PURGE_SLICE_MS, PURGE_SLICE_SLOTS);
     let tokens = 0;
+    let released = 0;
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
       const due = pacer.due();
       if (due !== undefined) await due;
-      if (this.#guide[slot] !== undefined && nowMs >= this.#times[slot * 2 + 1]!) {
-        this.#release(slot); // its map entry goes stale, and goes with the map below
+      if (this.#guide[slot] === undefined) continue;
+      if (this.#hasToken[slot] && nowMs >= this.#times[slot * 2 + 1]!) {
+        this.#dropToken(slot);
         tokens++;
       }
+      if (!this.#hasToken[slot] && !this.#countersLive(slot, nowMs)) {
+        this.#release(slot); // its map entry goes stale, and goes with the map below
+        released++;
+      }
     }
-    if (tokens > 0) {
+    if (tokens > 0 || released > 0) {
       await this.#rebuildGuideMap(pacer);
-      await this.#extra.rebuild((slot) => this.#guide[slot] !== undefined && this.#hasExtra(slot), pacer);
+      await this.#extra.rebuild((slot) => this.#hasToken[slot] === 1 && this.#hasExtra(slot), pacer);
       await this.#previous.rebuild(
-        (slot) => this.#guide[slot] !== undefined && (this.#meta[slot * 2 + 1]! & F_PREV) !== 0,
+        (slot) => this.#hasToken[slot] === 1 && (this.#meta[slot * 2 + 1]! & F_PREV) !== 0,
         pacer,
       );
     }
@@ -404,6 +428,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const bytes: Uint8Array[] = [];
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
       if (this.#guide[slot] === undefined) continue;
+      if (this.#gReset[slot * 2]! !== 0 || this.#gReset[slot * 2 + 1]! !== 0) {
+        strings.push(this.#guide[slot]!, String(this.#gCount[slot * 2]), String(this.#gCount[slot * 2 + 1]));
+      }
+      if (!this.#hasToken[slot]) continue;
       const token = this.#read(slot);
       strings.push(token.guideId, token.tokenId, token.codeHash, token.beneficiaryId, token.providerId);
       const previous = this.#meta[slot * 2 + 1]! & F_PREV ? this.#previous.get(slot) : undefined;
@@ -420,11 +448,26 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: tokens
 
-  /** The slot of a guide's token (checked against the slot's guide: map entries may be stale). */
+  /** The slot of a guide (checked against the slot's guide: map entries may be stale), token or not. */
   #slotOf(guideId: string): number | undefined {
     let slot = this.#slotByGuide.get(guideId);
     if (slot === undefined && this.#draining !== undefined) slot = this.#draining.get(guideId);
     return slot !== undefined && this.#guide[slot] === guideId ? slot : undefined;
+  }
+
+  /** The slot of a guide's token, when it has one. */
+  #tokenSlotOf(guideId: string): number | undefined {
+    const slot = this.#slotOf(guideId);
+    return slot !== undefined && this.#hasToken[slot] === 1 ? slot : undefined;
+  }
+
+  /** A new slot for `guideId` (no token, no counters yet). */
+  #addGuide(guideId: string): number {
+    const slot = this.#allocate();
+    this.#slotByGuide.set(guideId, slot);
+    this.#guide[slot] = guideId;
+    this.#used++;
+    return slot;
   }
 
   /**
@@ -452,12 +495,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** `save`, synchronous: the ids of the tokens superseded. */
   #save(token: NewToken): string[] {
     this.#sweep(token.issuedAtMs);
-    let slot = this.#slotOf(token.guideId);
-    if (slot === undefined) {
-      slot = this.#allocate();
-      this.#slotByGuide.set(token.guideId, slot);
-      this.#guide[slot] = token.guideId;
-      this.#used++;
+    const slot = this.#slotOf(token.guideId) ?? this.#addGuide(token.guideId);
+    if (this.#hasToken[slot] === 0) {
+      this.#hasToken[slot] = 1;
+      this.#tokens++;
       this.#write(slot, token);
       return [];
     }
@@ -478,7 +519,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   /** `attempt`, synchronous. */
   #attempt(input: AttemptInput): AttemptResult {
-    const slot = this.#slotOf(input.guideId);
+    const slot = this.#tokenSlotOf(input.guideId);
     if (slot === undefined) return { outcome: "not_found" };
     const m1 = this.#meta[slot * 2 + 1]!;
     const status = m1 & 3;
@@ -532,19 +573,45 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const id = new Uint8Array(capacity * ID_BYTES);
     id.set(this.#id);
     this.#id = id;
+    const hasToken = new Uint8Array(capacity);
+    hasToken.set(this.#hasToken);
+    this.#hasToken = hasToken;
+    const count = new Uint32Array(capacity * 2);
+    count.set(this.#gCount);
+    this.#gCount = count;
+    const reset = new Float64Array(capacity * 2);
+    reset.set(this.#gReset);
+    this.#gReset = reset;
     this.#capacity = capacity;
   }
 
-  #release(slot: number): void {
-    this.#guide[slot] = undefined;
+  /** Removes a slot's token; the slot stays (with its counters) until `#release`. */
+  #dropToken(slot: number): void {
+    this.#hasToken[slot] = 0;
+    this.#tokens--;
     this.#beneficiary[slot] = undefined; // its side-map entries, if any, go with the next rebuild
     this.#hash.fill(0, slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
     this.#meta[slot * 2] = 0;
     this.#meta[slot * 2 + 1] = 0;
     this.#times[slot * 2] = 0;
     this.#times[slot * 2 + 1] = 0;
+  }
+
+  /** Frees a slot (its token, if any, and its counters). */
+  #release(slot: number): void {
+    if (this.#hasToken[slot]) this.#dropToken(slot);
+    this.#guide[slot] = undefined;
+    this.#gCount[slot * 2] = 0;
+    this.#gCount[slot * 2 + 1] = 0;
+    this.#gReset[slot * 2] = 0;
+    this.#gReset[slot * 2 + 1] = 0;
     this.#free.push(slot);
     this.#used--;
+  }
+
+  /** Whether either of a slot's counters has a live window at `nowMs`. */
+  #countersLive(slot: number, nowMs: number): boolean {
+    return nowMs < this.#gReset[slot * 2]! || nowMs < this.#gReset[slot * 2 + 1]!;
   }
 
   #write(slot: number, token: NewToken): void {
@@ -636,7 +703,9 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
       if (this.#hand >= end) this.#hand = 0;
       const slot = this.#hand++;
       const guideId = this.#guide[slot];
-      if (guideId !== undefined && nowMs >= this.#times[slot * 2 + 1]! + this.#graceMs) {
+      if (guideId === undefined) continue;
+      if (this.#hasToken[slot] && nowMs >= this.#times[slot * 2 + 1]! + this.#graceMs) this.#dropToken(slot);
+      if (!this.#hasToken[slot] && !this.#countersLive(slot, nowMs)) {
         this.#slotByGuide.delete(guideId);
         this.#release(slot);
       }
@@ -645,11 +714,60 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: counters, claims
 
-  /** The id string of the guide whose cooldown or sends `key` counts, when a token of the store holds it. */
-  #guideText(key: string): string | undefined {
-    if (!(key.startsWith("rl:cd:") || key.startsWith("rl:sg:"))) return undefined;
-    const slot = this.#slotOf(key.slice(6));
-    return slot === undefined ? undefined : this.#guide[slot];
+  /**
+   * Whether `key` is a guide's cooldown or sends (`rateLimitKeys`): then `#family` and `#part` (the guide's key
+   * part, the slot's guide id) are set for the call right after.
+   */
+  #route(key: string): boolean {
+    if (key.length > 6 && key.charCodeAt(0) === 114 /* r */) {
+      const family = key.startsWith(COOLDOWN) ? 0 : key.startsWith(SENDS) ? 1 : -1;
+      if (family >= 0) {
+        this.#family = family;
+        this.#part = key.slice(6);
+        return true;
+      }
+    }
+    this.#family = -1;
+    return false;
+  }
+
+  /** The routed guide counter's cell while its window is live at `nowMs`, else -1. */
+  #liveGuideCell(nowMs: number): number {
+    const slot = this.#slotOf(this.#part);
+    if (slot === undefined) return -1;
+    const cell = slot * 2 + this.#family;
+    return nowMs < this.#gReset[cell]! ? cell : -1;
+  }
+
+  /** The cell of `key`'s counter while live at `nowMs`, else -1; read it with `#count`/`#resetAt`. */
+  #live(key: string, nowMs: number): number {
+    return this.#route(key) ? this.#liveGuideCell(nowMs) : this.#counters.live(key, nowMs);
+  }
+
+  /** One hit on `key` (a new window of `windowMs` when none is live); its cell. */
+  #increment(key: string, windowMs: number, nowMs: number): number {
+    if (!this.#route(key)) return this.#counters.increment(key, windowMs, nowMs);
+    const part = this.#part;
+    const family = this.#family;
+    this.#sweep(nowMs);
+    const slot = this.#slotOf(part) ?? this.#addGuide(part);
+    const cell = slot * 2 + family;
+    this.#family = family; // the sweep may have routed nothing, but keep the reads on this cell
+    if (nowMs >= this.#gReset[cell]!) {
+      this.#gCount[cell] = 1;
+      this.#gReset[cell] = nowMs + windowMs;
+    } else if (this.#gCount[cell]! < MAX_COUNT) this.#gCount[cell] = this.#gCount[cell]! + 1;
+    return cell;
+  }
+
+  /** The count of the cell `#live` or `#increment` just returned. */
+  #count(cell: number): number {
+    return this.#family >= 0 ? this.#gCount[cell]! : this.#counters.count(cell);
+  }
+
+  /** The window's end of the cell `#live` or `#increment` just returned. */
+  #resetAt(cell: number): number {
+    return this.#family >= 0 ? this.#gReset[cell]! : this.#counters.resetAt(cell);
   }
 
   /** `claimOnce`, synchronous. */

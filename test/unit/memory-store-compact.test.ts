@@ -108,6 +108,52 @@ describe("MemoryTokenStore counters", () => {
     expect(await store.peek(rateLimitKeys.sends("G-3"), now)).toEqual({ count: 1, resetAtMs: T0 + 60 * MIN });
   });
 
+  it("a guide's counters live in its slot: they outlive its token, and come before one", async () => {
+    const store = new MemoryTokenStore({ expiredGraceMs: 0 });
+    const sg = rateLimitKeys.sends("G-1");
+    const cd = rateLimitKeys.cooldown("G-2");
+    await store.increment(sg, 24 * 60 * MIN, T0);
+    await store.increment(cd, 60 * MIN, T0);
+    // counters alone: no token for either guide
+    expect(store.size).toBe(0);
+    expect(await store.get("G-1")).toBeUndefined();
+    expect(await store.revoke("G-2", T0)).toBeUndefined();
+    expect(
+      await store.attempt({ guideId: "G-1", providerId: "P-1", candidateHash: H("x"), nowMs: T0 }),
+    ).toEqual({
+      outcome: "not_found",
+    });
+    // a token joins the slot: nothing superseded, the counter as it was
+    expect(await store.save(tok())).toEqual({ superseded: [] });
+    expect(store.size).toBe(1);
+    expect(await store.peek(sg, T0 + 1)).toEqual({ count: 1, resetAtMs: T0 + 24 * 60 * MIN });
+    // the token expires and is purged; the live counters stay, the ended slot of G-2 goes
+    const later = T0 + 90 * MIN;
+    expect((await store.purge(later)).tokens).toBe(1);
+    expect(store.size).toBe(0);
+    expect(await store.get("G-1")).toBeUndefined();
+    expect(await store.peek(sg, later)).toEqual({ count: 1, resetAtMs: T0 + 24 * 60 * MIN });
+    expect(await store.peek(cd, later)).toEqual({ count: 0, resetAtMs: 0 });
+    expect(store.debugSnapshot().strings).not.toContain("G-2");
+    // the lazy sweep (saves of other guides) keeps them too
+    for (let i = 0; i < 50; i++) await store.save(tok({ guideId: `X-${i}`, issuedAtMs: later }));
+    expect(await store.increment(sg, 24 * 60 * MIN, later)).toEqual({
+      count: 2,
+      resetAtMs: T0 + 24 * 60 * MIN,
+    });
+    await store.save(tok({ issuedAtMs: later, expiresAtMs: later + MIN }));
+    expect((await store.get("G-1"))?.issuedAtMs).toBe(later);
+    expect(await store.decrement(sg, later)).toEqual({ count: 1, resetAtMs: T0 + 24 * 60 * MIN });
+    // past every window and expiry the slot goes, and a new token starts without counters
+    const end = T0 + 25 * 60 * MIN;
+    await store.purge(end);
+    expect(store.size).toBe(0);
+    expect(await store.peek(sg, end)).toEqual({ count: 0, resetAtMs: 0 });
+    expect(await store.save(tok({ issuedAtMs: end, expiresAtMs: end + MIN }))).toEqual({ superseded: [] });
+    expect(await store.peek(sg, end)).toEqual({ count: 0, resetAtMs: 0 });
+    expect(store.size).toBe(1);
+  });
+
   it("hits on a guide's counters between purge's slices are kept", async () => {
     const store = new MemoryTokenStore();
     for (let i = 0; i < 60_000; i++) await store.increment(rateLimitKeys.sends(`old-${i}`), MIN, T0);
