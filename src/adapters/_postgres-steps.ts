@@ -1,7 +1,7 @@
 /**
  * The intent-level steps of the PostgreSQL token store as PL/pgSQL functions (internal), created by the schema
  * migration (version 3; version 4 replaced them with cheaper bodies of the same signatures: the counter hits and
- * event inserts inline, no `RETURN QUERY`). Each step is one `SELECT` of one function: one round trip, and one
+ * event inserts inline, no `RETURN QUERY`; version 5 added `ht_verify`, the verify step as one scalar `text[]`). Each step is one `SELECT` of one function: one round trip, and one
  * transaction, so its state change and its events commit together or not at all. The events are stored exactly as `appendEvent`
  * stores them: `body` is the event's `JSON.stringify` text (built in SQL, key for key, for the verify step,
  * whose token only the database knows), with `beneficiary_id`, `event_id` and `at_ms` beside it.
@@ -9,7 +9,7 @@
 import { attemptUpdate, counterHit, counterTakeBack, saveUpsert } from "./_postgres-sql.js";
 
 /** A dollar-quote tag that does not occur in `text` (a schema name may hold `$`). */
-function dollarTag(text: string): string {
+export function dollarTag(text: string): string {
   let tag = "$ht$";
   for (let i = 1; text.includes(tag); i++) tag = `$ht${i}$`;
   return tag;
@@ -32,6 +32,101 @@ function keyPartOf(s: string, id: string): string {
   return `CASE WHEN ltrim(${id}, '${UNRESERVED}') = '' THEN ${id} ELSE ${s}.ht_key_part(${id}) END`;
 }
 
+/** The result fields of the verify step, in order: the outcome, the token as the attempt left it, the provider count. */
+const VERIFY_RESULT = [
+  ["r_outcome", "text"],
+  ["r_token_id", "text"],
+  ["r_provider_id", "text"],
+  ["r_beneficiary_id", "text"],
+  ["r_code_hash", "text"],
+  ["r_issued_at_ms", "bigint"],
+  ["r_expires_at_ms", "bigint"],
+  ["r_max_attempts", "integer"],
+  ["r_attempts", "integer"],
+  ["r_status", "text"],
+  ["r_channel", "text"],
+  ["r_provider_failures", "bigint"],
+] as const;
+
+/**
+ * The verify step as a function: `table` is version 4's `ht_verify_step` (a one-row set: `SELECT * FROM`),
+ * kept for the instances of the previous release; `array` is version 5's `ht_verify`, the same body returning
+ * its result as one `text[]` (NULL when the guide has no token), a scalar that costs the server less to plan
+ * and return than a set of 12 columns.
+ */
+function verifyFunction(s: string, q: string, kind: "table" | "array"): string {
+  const json = (expr: string) => `to_json((${expr})::text)::text`;
+  const keyPart = (id: string) => keyPartOf(s, id);
+  const table = kind === "table";
+  const done = table
+    ? "RETURN NEXT;\n    RETURN;"
+    : `RETURN ARRAY[${VERIFY_RESULT.map(([n]) => n).join(", ")}]::text[];`;
+  const head = table
+    ? `-- ht_verify_step (version 4): the attempt, the failure counter, the lock and the verification's events. Every
+-- write is inline (no nested function call, and ht_key_part only for an id with a reserved character), the result
+-- row goes out with RETURN NEXT (no RETURN QUERY), and each outcome takes the shortest way through. Version 5
+-- calls ht_verify instead; this one stays for the instances of the previous release.
+CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(`
+    : `-- ht_verify (version 5): ht_verify_step's body, its result as one text[] (NULL: no token), in the order of its
+-- columns: a scalar call, cheaper for the server than a set-returning function of 12 columns.
+CREATE OR REPLACE FUNCTION ${s}.ht_verify(`;
+  const returns = table
+    ? `RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiary_id text, r_code_hash text,
+  r_issued_at_ms bigint, r_expires_at_ms bigint, r_max_attempts integer, r_attempts integer, r_status text,
+  r_channel text, r_provider_failures bigint)`
+    : "RETURNS text[]";
+  const locals = table ? "" : VERIFY_RESULT.map(([n, t]) => `\n  ${n} ${t};`).join("");
+  return `${head}
+  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
+  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
+${returns}
+LANGUAGE plpgsql AS ${q}
+DECLARE${locals}
+  v_left integer;
+  v_count bigint;
+  v_reset bigint;
+  v_base text;
+BEGIN
+  ${attemptUpdate(s, { guide: "p_guide", provider: "p_provider", hash: "p_hash", now: "p_now" })}
+  RETURNING t.last_outcome, t.token_id, t.provider_id, t.beneficiary_id, t.code_hash, t.issued_at_ms,
+    t.expires_at_ms, t.max_attempts, t.attempts, t.status, t.channel
+  INTO r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms,
+    r_max_attempts, r_attempts, r_status, r_channel;
+  IF NOT FOUND THEN
+    RETURN${table ? "" : " NULL"};
+  END IF;
+  -- The fields of verifyStepEvents, in its key order, after the id.
+  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("r_beneficiary_id")}
+    || ',"guideId":' || ${json("p_guide")} || ',"providerId":' || ${json("p_provider")}
+    || ',"tokenId":' || ${json("r_token_id")} || ',"channel":' || ${json("r_channel")};
+  IF r_outcome = 'mismatch' THEN
+    ${counterHit(s, `'rl:bf:' || ${keyPart("r_beneficiary_id")}`, "p_failure_window", "p_now")}
+    INTO v_count, v_reset;
+  ELSIF r_outcome = 'wrong_provider' THEN
+    ${counterHit(s, "p_provider_key", "p_provider_window", "p_now")}
+    INTO r_provider_failures, v_reset;
+  ELSE
+    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+    VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
+      || CASE WHEN r_outcome = 'ok' THEN ',"type":"token.verified"}'
+        ELSE ',"type":"token.rejected","reason":"' || r_outcome || '"}' END);
+    ${done}
+  END IF;
+  v_left := GREATEST(0, r_max_attempts - r_attempts);
+  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+  VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
+    || ',"type":"token.rejected","reason":"' || r_outcome || '","attemptsLeft":' || v_left
+    || COALESCE(',"providerFailures":' || r_provider_failures, '') || '}');
+  IF v_left = 0 THEN
+    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
+    VALUES (r_beneficiary_id, p_locked_event_id, p_now, '{"id":' || ${json("p_locked_event_id")} || v_base
+      || ',"type":"token.locked","reason":"' || r_outcome || '"}');
+  END IF;
+  ${table ? "RETURN NEXT;" : done}
+END ${q};
+`;
+}
+
 /**
  * The `CREATE OR REPLACE FUNCTION`s of the steps, for the quoted schema `s`. Every function references its
  * tables schema-qualified, so it does not depend on the caller's `search_path`.
@@ -39,7 +134,6 @@ function keyPartOf(s: string, id: string): string {
 export function postgresStepsSql(s: string): string {
   const q = dollarTag(s);
   const json = (expr: string) => `to_json((${expr})::text)::text`;
-  const keyPart = (id: string) => keyPartOf(s, id);
   return `-- Version 3: the intent-level steps, one function call each (one round trip, one transaction).
 -- ht_key_part(id): the percent-encoding of an id as one part of a counter key, as the library's rateLimitKeys do.
 CREATE OR REPLACE FUNCTION ${s}.ht_key_part(id text) RETURNS text
@@ -170,61 +264,8 @@ BEGIN
   RETURN NEXT;
 END ${q};
 
--- ht_verify_step (version 4): the attempt, the failure counter, the lock and the verification's events. Every
--- write is inline (no nested function call, and ht_key_part only for an id with a reserved character), the result
--- row goes out with RETURN NEXT (no RETURN QUERY), and each outcome takes the shortest way through.
-CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(
-  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
-  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
-RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiary_id text, r_code_hash text,
-  r_issued_at_ms bigint, r_expires_at_ms bigint, r_max_attempts integer, r_attempts integer, r_status text,
-  r_channel text, r_provider_failures bigint)
-LANGUAGE plpgsql AS ${q}
-DECLARE
-  v_left integer;
-  v_count bigint;
-  v_reset bigint;
-  v_base text;
-BEGIN
-  ${attemptUpdate(s, { guide: "p_guide", provider: "p_provider", hash: "p_hash", now: "p_now" })}
-  RETURNING t.last_outcome, t.token_id, t.provider_id, t.beneficiary_id, t.code_hash, t.issued_at_ms,
-    t.expires_at_ms, t.max_attempts, t.attempts, t.status, t.channel
-  INTO r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms,
-    r_max_attempts, r_attempts, r_status, r_channel;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  -- The fields of verifyStepEvents, in its key order, after the id.
-  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("r_beneficiary_id")}
-    || ',"guideId":' || ${json("p_guide")} || ',"providerId":' || ${json("p_provider")}
-    || ',"tokenId":' || ${json("r_token_id")} || ',"channel":' || ${json("r_channel")};
-  IF r_outcome = 'mismatch' THEN
-    ${counterHit(s, `'rl:bf:' || ${keyPart("r_beneficiary_id")}`, "p_failure_window", "p_now")}
-    INTO v_count, v_reset;
-  ELSIF r_outcome = 'wrong_provider' THEN
-    ${counterHit(s, "p_provider_key", "p_provider_window", "p_now")}
-    INTO r_provider_failures, v_reset;
-  ELSE
-    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-    VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
-      || CASE WHEN r_outcome = 'ok' THEN ',"type":"token.verified"}'
-        ELSE ',"type":"token.rejected","reason":"' || r_outcome || '"}' END);
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  v_left := GREATEST(0, r_max_attempts - r_attempts);
-  INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-  VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || ${json("p_event_id")} || v_base
-    || ',"type":"token.rejected","reason":"' || r_outcome || '","attemptsLeft":' || v_left
-    || COALESCE(',"providerFailures":' || r_provider_failures, '') || '}');
-  IF v_left = 0 THEN
-    INSERT INTO ${s}.events (beneficiary_id, event_id, at_ms, body)
-    VALUES (r_beneficiary_id, p_locked_event_id, p_now, '{"id":' || ${json("p_locked_event_id")} || v_base
-      || ',"type":"token.locked","reason":"' || r_outcome || '"}');
-  END IF;
-  RETURN NEXT;
-END ${q};
-
+${verifyFunction(s, q, "table")}
+${verifyFunction(s, q, "array")}
 -- ht_app_begin: the app-mode budget reservation, the guide's app attempts and the secret.
 CREATE OR REPLACE FUNCTION ${s}.ht_app_begin(
   p_beneficiary text, p_now bigint, p_failures_key text, p_failures_max bigint, p_failures_window bigint,
@@ -290,8 +331,8 @@ export function stepCalls(
       FROM ${s}.ht_issue_step($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,
         $8::integer, $9::text, $10::text, $11::bigint, $12::text, $13::bigint, $14::bigint, $15::text,
         $16::bigint, $17::bigint, $18::text, $19::json)`,
-    verify: `SELECT * FROM ${s}.ht_verify_step($1::text, $2::text, $3::text, $4::bigint, $5::bigint,
-        $6::text, $7::bigint, $8::text, $9::text)`,
+    verify: `SELECT ${s}.ht_verify($1::text, $2::text, $3::text, $4::bigint, $5::bigint,
+        $6::text, $7::bigint, $8::text, $9::text) AS r`,
     appBegin: `SELECT * FROM ${s}.ht_app_begin($1::text, $2::bigint, $3::text, $4::bigint, $5::bigint,
         $6::text, $7::bigint, $8::bigint, $9::json)`,
     appFinish: `SELECT ${s}.ht_app_finish($1::bigint, $2::text, $3::text, $4::bigint, $5::json, $6::json) AS first`,

@@ -65,7 +65,7 @@ import {
   saveUpsert,
   TOKEN_COLUMNS,
 } from "./_postgres-sql.js";
-import { eventBodies, postgresStepsSql, revokedHead, stepCalls } from "./_postgres-steps.js";
+import { dollarTag, eventBodies, postgresStepsSql, revokedHead, stepCalls } from "./_postgres-steps.js";
 
 /**
  * What {@link PostgresTokenStore} needs of a pool: `pg`'s `Pool`/`Client` and PGlite fit.
@@ -110,13 +110,40 @@ interface NamedQuery {
 }
 
 /** The schema version this release writes and reads. */
-export const POSTGRES_SCHEMA_VERSION = 4;
+export const POSTGRES_SCHEMA_VERSION = 5;
 
 const DEFAULT_SCHEMA = "health_token";
 
 /** Quotes a string literal (standard_conforming_strings, the default since PostgreSQL 9.1). */
 function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Version 5 on an events table of version 4 or before (its key `seq`, indexes `events_beneficiary_idx` and
+ * `events_event_id_idx`): the key becomes `(beneficiary_id, at_ms, seq) INCLUDE (event_id)` and the two indexes
+ * go. The new key's index is built here, holding the table's lock until the transaction commits, unless an index
+ * `events_key_idx` of those columns is already there (built beforehand `CONCURRENTLY`, docs/adapters.md): then it
+ * only becomes the key.
+ */
+function eventsKeyMigration(schema: string): string {
+  const s = quoteIdent(schema);
+  const q = dollarTag(s);
+  const old = quoteLiteral(`${s}.events_beneficiary_idx`);
+  const prebuilt = quoteLiteral(`${s}.events_key_idx`);
+  return `DO ${q}
+BEGIN
+  IF to_regclass(${old}) IS NOT NULL THEN
+    IF to_regclass(${prebuilt}) IS NULL THEN
+      CREATE UNIQUE INDEX events_key_idx ON ${s}.events (beneficiary_id, at_ms, seq) INCLUDE (event_id);
+    END IF;
+    ALTER TABLE ${s}.events DROP CONSTRAINT events_pkey;
+    ALTER INDEX ${s}.events_key_idx RENAME TO events_pkey;
+    ALTER TABLE ${s}.events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;
+    DROP INDEX ${s}.events_beneficiary_idx;
+    DROP INDEX IF EXISTS ${s}.events_event_id_idx;
+  END IF;
+END ${q};`;
 }
 
 /**
@@ -193,16 +220,19 @@ CREATE TABLE IF NOT EXISTS ${s}.app_secrets (
   created_at_ms bigint NOT NULL
 );
 
+-- Version 5: two indexes where there were four (each event insert maintains them all). The key serves the
+-- beneficiary's history (scanned backwards: newest first, seq breaking ties) and, with event_id beside it, finds
+-- a page's cursor among the beneficiary's entries without a table read; at_ms serves the retention purge.
 CREATE TABLE IF NOT EXISTS ${s}.events (
-  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
   beneficiary_id text NOT NULL,
   event_id text NOT NULL,
   at_ms bigint NOT NULL,
-  body text NOT NULL
+  body text NOT NULL,
+  CONSTRAINT events_pkey PRIMARY KEY (beneficiary_id, at_ms, seq) INCLUDE (event_id)
 );
-CREATE INDEX IF NOT EXISTS events_beneficiary_idx ON ${s}.events (beneficiary_id, at_ms DESC, seq DESC);
-CREATE INDEX IF NOT EXISTS events_event_id_idx ON ${s}.events (beneficiary_id, event_id);
 CREATE INDEX IF NOT EXISTS events_at_ms_idx ON ${s}.events (at_ms);
+${eventsKeyMigration(schema)}
 
 ${postgresStepsSql(s)}
 INSERT INTO ${s}.schema_version AS v (component, version) VALUES ('health-token', ${POSTGRES_SCHEMA_VERSION})
@@ -226,19 +256,12 @@ interface TokenRow {
   channel: string;
 }
 
+/**
+ * The row of `ht_verify`: its `text[]` in the order of `ht_verify_step`'s columns (outcome, token id, provider,
+ * beneficiary, code hash, issued, expires, max attempts, attempts, status, channel, provider failures), or NULL.
+ */
 interface VerifyRow {
-  r_outcome: string;
-  r_token_id: string;
-  r_provider_id: string;
-  r_beneficiary_id: string;
-  r_code_hash: string;
-  r_issued_at_ms: string | number;
-  r_expires_at_ms: string | number;
-  r_max_attempts: string | number;
-  r_attempts: string | number;
-  r_status: string;
-  r_channel: string;
-  r_provider_failures: string | number | null;
+  r: (string | null)[] | null;
 }
 
 /** An attempt's result from its outcome (computed in SQL) and the token as the attempt left it. */
@@ -600,7 +623,7 @@ export class PostgresTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   /**
-   * The verify step (see {@link TokenStoreSteps.verifyStep}): one call of the schema's `ht_verify_step`, which
+   * The verify step (see {@link TokenStoreSteps.verifyStep}): one call of the schema's `ht_verify`, which
    * makes the attempt, charges the failure counter (the beneficiary's key is built in SQL from the token's
    * beneficiary, as `rateLimitKeys.failures` builds it) and appends the events of `verifyStepEvents`.
    */
@@ -616,22 +639,36 @@ export class PostgresTokenStore implements TokenStore, TokenStoreSteps {
       input.eventIds[0],
       input.eventIds[1],
     ]);
-    const row = rows[0];
-    if (!row) return { attempt: { outcome: "not_found" }, events: [] };
-    const attempt = toAttempt(row.r_outcome, {
-      tokenId: row.r_token_id,
+    const r = rows[0]?.r;
+    if (!r) return { attempt: { outcome: "not_found" }, events: [] };
+    const [
+      outcome,
+      tokenId,
+      providerId,
+      beneficiaryId,
+      codeHash,
+      issued,
+      expires,
+      max,
+      attempts,
+      status,
+      channel,
+    ] = r as string[];
+    const attempt = toAttempt(outcome!, {
+      tokenId: tokenId!,
       guideId: input.guideId,
-      providerId: row.r_provider_id,
-      beneficiaryId: row.r_beneficiary_id,
-      codeHash: row.r_code_hash,
-      issuedAtMs: Number(row.r_issued_at_ms),
-      expiresAtMs: Number(row.r_expires_at_ms),
-      maxAttempts: Number(row.r_max_attempts),
-      attempts: Number(row.r_attempts),
-      status: row.r_status as TokenStatus,
-      channel: row.r_channel as Channel,
+      providerId: providerId!,
+      beneficiaryId: beneficiaryId!,
+      codeHash: codeHash!,
+      issuedAtMs: Number(issued),
+      expiresAtMs: Number(expires),
+      maxAttempts: Number(max),
+      attempts: Number(attempts),
+      status: status as TokenStatus,
+      channel: channel as Channel,
     });
-    const providerFailures = row.r_provider_failures === null ? undefined : Number(row.r_provider_failures);
+    const failures = r[11];
+    const providerFailures = failures === null || failures === undefined ? undefined : Number(failures);
     return { attempt, events: verifyStepEvents(input, attempt, providerFailures) };
   }
 

@@ -229,7 +229,7 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
       }
     });
 
-    it("a schema at version 3 with data migrates to version 4: rows kept, pages with room, the steps on old rows", async () => {
+    it("a schema at version 3 with data migrates to version 5: rows kept, pages with room, the steps on old rows", async () => {
       const schema = uniqueName("stepsv3");
       schemas.push(schema);
       const v3 = readFileSync(new URL("../fixtures/postgres/schema-v3.sql", import.meta.url), "utf8");
@@ -239,16 +239,18 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
       expect(await store.schemaVersion()).toBe(3);
       const clock = new FakeClock(T0);
       const outbox = new OutboxNotifier();
+      // before the migration through the statements (this release's verify step needs version 5's ht_verify)
+      const early = service(composed(store), outbox, clock);
       const tokens = service(store, outbox, clock);
-      await tokens.issue({ guide: { id: "g-v3", providerId: "prov-1" }, beneficiary: person(HOSTILE[0]!) });
+      await early.issue({ guide: { id: "g-v3", providerId: "prov-1" }, beneficiary: person(HOSTILE[0]!) });
       const code = outbox.lastCodeForGuide("g-v3");
       const wrong = code === "000000" ? "000001" : "000000";
-      expect(await tokens.verify({ guideId: "g-v3", providerId: "prov-1", code: wrong })).toMatchObject({
+      expect(await early.verify({ guideId: "g-v3", providerId: "prov-1", code: wrong })).toMatchObject({
         ok: false,
       });
       const before = await snapshot(db, schema);
       await store.migrate();
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       expect(await snapshot(db, schema)).toEqual(before);
       const options = await db.rows(
         `SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -258,7 +260,7 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
         { relname: "counters", reloptions: ["fillfactor=70"] },
         { relname: "tokens", reloptions: ["fillfactor=70"] },
       ]);
-      // the version 4 functions on the rows version 3 wrote: a second failure, then the right code
+      // the current functions on the rows version 3 wrote: a second failure, then the right code
       expect(await tokens.verify({ guideId: "g-v3", providerId: "prov-1", code: wrong })).toMatchObject({
         ok: false,
       });
@@ -273,6 +275,74 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
         .map((e) => JSON.parse((e as { body: string }).body).type);
       expect(types).toEqual(["token.rejected", "token.verified"]);
     });
+
+    /** The indexes of a schema's events table, as `name: definition` without the schema. */
+    const eventIndexes = async (schema: string) =>
+      (
+        await db.rows(
+          `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = ${sqlLiteral(schema)}
+           AND tablename = 'events' ORDER BY indexname`,
+        )
+      ).map((r) => `${r.indexname}: ${String(r.indexdef).replace(/^.* USING /, "")}`);
+
+    for (const prebuilt of [false, true]) {
+      it(`a schema at version 4 with events migrates to version 5${prebuilt ? " (its new key built beforehand)" : ""}: two event indexes, rows and pages kept, the version 4 call still answers`, async () => {
+        const schema = uniqueName("stepsv4");
+        schemas.push(schema);
+        const v4 = readFileSync(new URL("../fixtures/postgres/schema-v4.sql", import.meta.url), "utf8");
+        const sql = v4.replaceAll('"health_token"', quote(schema));
+        await (db.pool.exec ? db.pool.exec(sql) : db.pool.query(sql));
+        const store = new PostgresTokenStore({ pool: db.pool, schema });
+        expect(await store.schemaVersion()).toBe(4);
+        expect(await eventIndexes(schema)).toHaveLength(4);
+        const clock = new FakeClock(T0);
+        const outbox = new OutboxNotifier();
+        // before the migration: version 4's issue step, and verifications through the statements (this
+        // release's verify step needs version 5's ht_verify)
+        const early = service(composed(store), outbox, clock);
+        const tokens = service(store, outbox, clock);
+        const b = HOSTILE[0]!;
+        for (let i = 0; i < 3; i++) {
+          await tokens.issue({ guide: { id: `g-v4-${i}`, providerId: "prov-1" }, beneficiary: person(b) });
+          const code = outbox.lastCodeForGuide(`g-v4-${i}`);
+          await early.verify({
+            guideId: `g-v4-${i}`,
+            providerId: "prov-1",
+            code: code === "000000" ? "000001" : "000000",
+          });
+        }
+        const before = await snapshot(db, schema);
+        const all = await store.listEvents(b, { limit: 100 });
+        expect(all.length).toBeGreaterThan(4);
+        const page = await store.listEvents(b, { limit: 3, before: all[2]!.id });
+        if (prebuilt) {
+          await db.rows(
+            `CREATE UNIQUE INDEX events_key_idx ON ${quote(schema)}.events (beneficiary_id, at_ms, seq) INCLUDE (event_id)`,
+          );
+        }
+        await store.migrate();
+        expect(await store.schemaVersion()).toBe(5);
+        expect(await snapshot(db, schema)).toEqual(before);
+        expect(await eventIndexes(schema)).toEqual([
+          "events_at_ms_idx: btree (at_ms)",
+          "events_pkey: btree (beneficiary_id, at_ms, seq) INCLUDE (event_id)",
+        ]);
+        expect(await store.listEvents(b, { limit: 100 })).toEqual(all);
+        expect(await store.listEvents(b, { limit: 3, before: all[2]!.id })).toEqual(page);
+        await store.migrate(); // again: nothing left to change
+        expect(await snapshot(db, schema)).toEqual(before);
+        // an instance of the previous release calls ht_verify_step: it still answers, on the new key
+        const [old] = await db.rows(
+          `SELECT * FROM ${quote(schema)}.ht_verify_step('g-v4-0', 'prov-1', 'h1:x', ${T0}::bigint, 60000::bigint,
+            'rl:pf:prov-1', 60000::bigint, 'ev-old', 'ev-old-l')`,
+        );
+        expect(old).toMatchObject({ r_outcome: "mismatch", r_beneficiary_id: b });
+        const code = outbox.lastCodeForGuide("g-v4-1");
+        expect((await tokens.verify({ guideId: "g-v4-1", providerId: "prov-1", code })).ok).toBe(true);
+        const newest = await store.listEvents(b, { limit: 2 });
+        expect(newest.map((e) => e.type)).toEqual(["token.verified", "token.rejected"]);
+      });
+    }
 
     it("round trips: issue up to the first delivery try 1, verify 1, app begin and finish 1 each", async () => {
       const counts = async (hide: boolean) => {

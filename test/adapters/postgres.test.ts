@@ -179,11 +179,27 @@ describeWithService(probe, "PostgresTokenStore (server)", () => {
           /tokens_expires_at_ms_idx/,
         );
         expect(await explain(`DELETE FROM ${s}.events WHERE at_ms < 5`)).toMatch(/events_at_ms_idx/);
+        // the key serves the history page (backwards) and its cursor (event_id beside it, no table read)
         expect(
           await explain(
             `SELECT * FROM ${s}.events WHERE beneficiary_id = 'b' ORDER BY at_ms DESC, seq DESC LIMIT 10`,
           ),
-        ).toMatch(/events_beneficiary_idx/);
+        ).toMatch(/Index Scan Backward using events_pkey/);
+        expect(
+          await explain(
+            `SELECT c.at_ms, c.seq FROM ${s}.events AS c WHERE c.beneficiary_id = 'b' AND c.event_id = 'e'
+             ORDER BY c.seq DESC LIMIT 1`,
+          ),
+        ).toMatch(/Index Only Scan using events_pkey/);
+        // each event insert maintains two indexes (version 5; four before)
+        const { rows } = await client.query(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'events' ORDER BY 1`,
+          [schema],
+        );
+        expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual([
+          "events_at_ms_idx",
+          "events_pkey",
+        ]);
       } finally {
         await client.query("RESET ALL");
         client.release();
