@@ -26,6 +26,7 @@
  * @module
  */
 import { base64urlDecodeInto, base64urlEncode } from "../_internal/ids.js";
+import type { Mutable } from "../_internal/mutable.js";
 import type { TokenEvent, TokenEventType } from "../ports/events.js";
 import type { ListEventsOptions } from "../ports/store.js";
 import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
@@ -130,7 +131,7 @@ function deadlineRef(at: number | undefined): number {
   return at !== undefined && Number.isSafeInteger(at) ? at : 0;
 }
 
-type MutableEvent = { -readonly [K in keyof TokenEvent]: TokenEvent[K] };
+type MutableEvent = Mutable<TokenEvent>;
 
 /** The per-beneficiary event chains of a memory store. */
 export class MemoryEventLog {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Mutable } from "../_internal/mutable.js";
 import { idProblem } from "../_internal/text.js";
 import type { Channel } from "../ports/notifier.js";
 import type { ContactInput, PersonInput } from "./delivery.js";
@@ -112,9 +113,10 @@ export function fastIssueInput(raw: unknown): FastIssueInput | undefined {
     return undefined;
   const beneficiary = fastPerson(raw.beneficiary);
   if (beneficiary === undefined) return undefined;
-  const out: {
-    -readonly [K in keyof FastIssueInput]: FastIssueInput[K];
-  } = { guide: { id: guide.id as string, providerId: guide.providerId as string }, beneficiary };
+  const out: Mutable<FastIssueInput> = {
+    guide: { id: guide.id as string, providerId: guide.providerId as string },
+    beneficiary,
+  };
   if ("guardian" in raw) {
     const guardian = fastPerson(raw.guardian);
     if (guardian === undefined) return undefined;

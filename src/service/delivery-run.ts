@@ -8,6 +8,7 @@
  * @module
  */
 import { base64urlDecode, base64urlOfText, randomId } from "../_internal/ids.js";
+import type { Mutable } from "../_internal/mutable.js";
 import { DeliveryFailedError, HealthTokenError } from "../errors.js";
 import type { TokenEvent } from "../ports/events.js";
 import type { Channel, TokenMessage } from "../ports/notifier.js";
@@ -231,7 +232,7 @@ export class DeliveryRunner {
         this.#notifiers,
         targets,
         (target) => {
-          const message: { -readonly [K in keyof TokenMessage]: TokenMessage[K] } = {
+          const message: Mutable<TokenMessage> = {
             code: job.code,
             ttlSeconds: Math.max(1, Math.ceil((job.expiresAtMs - ctx.clock.now()) / 1000)),
             expiresAtMs: job.expiresAtMs,
@@ -249,7 +250,7 @@ export class DeliveryRunner {
         (attempt) => {
           const t = attempt.target;
           // One literal, fields in the order of the history's other events (no spreads: this runs per try).
-          const event: { -readonly [K in keyof TokenEvent]: TokenEvent[K] } = {
+          const event: Mutable<TokenEvent> = {
             id: randomId(ctx.pool),
             atMs: ctx.clock.now(),
             beneficiaryId: base.beneficiaryId,

@@ -8,6 +8,7 @@ import { CodeDeriver, CodeHasher } from "../_internal/codes.js";
 import { constantTimeEqualString } from "../_internal/constant-time.js";
 import { RandomPool, randomId } from "../_internal/ids.js";
 import { MAKE_A_KEY, weakKeyProblem } from "../_internal/key-strength.js";
+import type { Mutable } from "../_internal/mutable.js";
 import { idProblem } from "../_internal/text.js";
 import { ConfigError, HealthTokenError, InvalidArgumentError, StoreUnavailableError } from "../errors.js";
 import { contextForChannel, type MessageContextPolicy } from "../messages/context.js";
@@ -690,7 +691,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const run = runOptions(input);
     const started = runner.startedEvent({ tokenId, guideId, providerId, beneficiaryId }, run, nowMs);
     const counters = issueCounters(policy, { guideId, beneficiaryId });
-    const stepInput: { -readonly [K in keyof IssueStepInput]: IssueStepInput[K] } = {
+    const stepInput: Mutable<IssueStepInput> = {
       token: {
         tokenId,
         guideId,
