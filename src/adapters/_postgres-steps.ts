@@ -1,10 +1,11 @@
 /**
  * The intent-level steps of the PostgreSQL token store as PL/pgSQL functions (internal), created by the schema
  * migration (version 3; version 4 replaced them with cheaper bodies of the same signatures: the counter hits and
- * event inserts inline, no `RETURN QUERY`; version 5 added `ht_verify`, the verify step as one scalar `text[]`). Each step is one `SELECT` of one function: one round trip, and one
- * transaction, so its state change and its events commit together or not at all. The events are stored exactly as `appendEvent`
- * stores them: `body` is the event's `JSON.stringify` text (built in SQL, key for key, for the verify step,
- * whose token only the database knows), with `beneficiary_id`, `event_id` and `at_ms` beside it.
+ * event inserts inline, no `RETURN QUERY`; version 5 added `ht_verify`, the verify step as one scalar `text[]`).
+ * Each step is one `SELECT` of one function: one round trip, and one transaction, so its state change and its
+ * events commit together or not at all. The events are stored exactly as `appendEvent` stores them: `body` is
+ * the event's `JSON.stringify` text (built in SQL, key for key, for the verify step, whose token only the
+ * database knows), with `beneficiary_id`, `event_id` and `at_ms` beside it.
  */
 import { attemptUpdate, counterHit, counterTakeBack, saveUpsert } from "./_postgres-sql.js";
 
@@ -22,6 +23,11 @@ function appendBodies(s: string, bodies: string): string {
   FROM (SELECT b.body, b.body::json AS j, b.n
     FROM json_array_elements_text(${bodies}) WITH ORDINALITY AS b(body, n)) AS e
   ORDER BY e.n`;
+}
+
+/** The JSON text (a quoted, escaped string) of a SQL text expression. */
+function json(expr: string): string {
+  return `to_json((${expr})::text)::text`;
 }
 
 /** The characters `ht_key_part` (and the library's `keyPart`) leave as they are. */
@@ -55,7 +61,6 @@ const VERIFY_RESULT = [
  * and return than a set of 12 columns.
  */
 function verifyFunction(s: string, q: string, kind: "table" | "array"): string {
-  const json = (expr: string) => `to_json((${expr})::text)::text`;
   const keyPart = (id: string) => keyPartOf(s, id);
   const table = kind === "table";
   const done = table
@@ -133,7 +138,6 @@ END ${q};
  */
 export function postgresStepsSql(s: string): string {
   const q = dollarTag(s);
-  const json = (expr: string) => `to_json((${expr})::text)::text`;
   return `-- Version 3: the intent-level steps, one function call each (one round trip, one transaction).
 -- ht_key_part(id): the percent-encoding of an id as one part of a counter key, as the library's rateLimitKeys do.
 CREATE OR REPLACE FUNCTION ${s}.ht_key_part(id text) RETURNS text

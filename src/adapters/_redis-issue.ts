@@ -73,7 +73,6 @@ async function issueScript(
       eventArgs.push(event.id, String(event.atMs), JSON.stringify(event));
     }
   }
-
   const ttlMs = Math.max(1, Math.ceil(token.expiresAtMs - token.issuedAtMs + host.tokenRetentionMs));
   const reply = await host.eval("issueStep", SCRIPTS.issue, keys, [
     mode.checkFailures ? "1" : "0",
