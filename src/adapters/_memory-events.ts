@@ -6,8 +6,8 @@
  * channel, a fractional `attemptsLeft`, a very long masked contact …), goes to a side map as it is. So an event
  * reads back equal to the one appended, field for field.
  *
- * A group (columns, one per run of a beneficiary's events of one token): the guide id (a reference, shared with
- * the caller's string), the provider (an interned index), the token id as 12 bytes, the first delivery id as 12
+ * A group (columns, one per run of a beneficiary's events of one token): the guide id (an entry of the id table
+ * shared with the store's tokens, `_memory-keys.ts`; a guide id that is not a string goes aside), the provider (an interned index), the token id as 12 bytes, the first delivery id as 12
  * bytes, a base time, and how many events use it. An event joins the group of its history's newest event when
  * its guide, provider and token are those of the group, else it starts one.
  *
@@ -31,6 +31,7 @@ import type { TokenEvent, TokenEventType } from "../ports/events.js";
 import type { ListEventsOptions } from "../ports/store.js";
 import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
 import type { Interner } from "./_memory-intern.js";
+import type { KeyTable } from "./_memory-keys.js";
 import type { Pacer } from "./_memory-pacer.js";
 
 const EVENT_TYPES: readonly TokenEventType[] = [
@@ -154,7 +155,7 @@ export class MemoryEventLog {
   #gCapacity = 0;
   #gHigh = 0;
   #gFree: number[] = [];
-  #gGuide: unknown[] = [];
+  #gGuide = new Int32Array(0); // the guide's entry + 1, 0 when absent
   #gChain = new Int32Array(0);
   #gProvider = new Int32Array(0); // provider index + 1, 0 when absent
   #gFlags = new Uint8Array(0);
@@ -163,9 +164,14 @@ export class MemoryEventLog {
   #gBase = new Float64Array(0);
   #gUsers = new Int32Array(0);
 
-  // Chains: beneficiaryId → chain index; head (newest), tail (oldest), count per chain (refs; 0: none).
-  #chainOf = new Map<unknown, number>();
-  #chainKey: unknown[] = [];
+  // Chains: one per beneficiary, found through its entry in the beneficiary table (its tag: chain + 1); a
+  // beneficiaryId that is not a string (rare) through `#oddChainOf`. Per chain: its entry + 1 (-1 when odd, 0
+  // when the chain is free); head (newest), tail (oldest), count (refs; 0: none).
+  readonly #guides: KeyTable;
+  readonly #beneficiaries: KeyTable;
+  #oddChainOf = new Map<unknown, number>();
+  #oddKey = new Map<number, unknown>();
+  #chainKey = new Int32Array(0);
   #head = new Int32Array(0);
   #tail = new Int32Array(0);
   #count = new Int32Array(0);
@@ -177,17 +183,27 @@ export class MemoryEventLog {
    * @param maxEvents - the per-beneficiary cap
    * @param providers - the provider ids, shared with the tokens
    * @param reasons - the rejection and revocation reasons
+   * @param guides - the guide ids, shared with the tokens
+   * @param beneficiaries - the beneficiary ids, shared with the tokens
    */
-  constructor(maxEvents: number, providers: Interner, reasons: Interner) {
+  constructor(
+    maxEvents: number,
+    providers: Interner,
+    reasons: Interner,
+    guides: KeyTable,
+    beneficiaries: KeyTable,
+  ) {
     this.#maxEvents = maxEvents;
     this.#providers = providers;
     this.#reasons = reasons;
+    this.#guides = guides;
+    this.#beneficiaries = beneficiaries;
   }
 
   /** How many of a beneficiary's events the cap dropped. */
   truncated(beneficiaryId: string): number {
-    const chain = this.#chainOf.get(beneficiaryId);
-    return chain === undefined ? 0 : this.#dropped[chain]!;
+    const chain = this.#chainOf(beneficiaryId);
+    return chain < 0 ? 0 : this.#dropped[chain]!;
   }
 
   /** Appends one event (synchronous). */
@@ -201,7 +217,7 @@ export class MemoryEventLog {
     let hasToken = false;
     let hasDelivery = false;
     let at: number | undefined;
-    let guide: unknown;
+    let guide: string | undefined;
     let provider = 0;
     let left = -1;
     let deadline = 0;
@@ -233,7 +249,8 @@ export class MemoryEventLog {
           beneficiary = value;
           continue;
         case "guideId":
-          guide = value;
+          if (typeof value === "string") guide = value;
+          else extra = aside(extra, "guideId", value);
           continue;
         case "tokenId":
           if (
@@ -329,11 +346,8 @@ export class MemoryEventLog {
     }
 
     // The chain, and the group (its newest event's, when the shared fields are the same).
-    let chain = this.#chainOf.get(beneficiary);
-    if (chain === undefined) {
-      chain = this.#chainAllocate(beneficiary);
-      this.#chainOf.set(beneficiary, chain);
-    }
+    let chain = this.#chainOf(beneficiary);
+    if (chain < 0) chain = this.#chainAllocate(beneficiary);
     const head = this.#head[chain]!;
     let group = head === 0 ? -1 : this.#word(head, W_GROUP);
     if (group >= 0 && !this.#sameGroup(group, guide, provider, hasToken)) group = -1;
@@ -425,8 +439,8 @@ export class MemoryEventLog {
 
   /** A page of a beneficiary's events, newest first. */
   list(beneficiaryId: string, options: ListEventsOptions): TokenEvent[] {
-    const chain = this.#chainOf.get(beneficiaryId);
-    if (chain === undefined) return [];
+    const chain = this.#chainOf(beneficiaryId);
+    if (chain < 0) return [];
     const limit = Math.min(1000, Math.max(1, Math.floor(options.limit) || 1));
     let ref = this.#head[chain]!;
     if (options.before !== undefined) {
@@ -442,29 +456,25 @@ export class MemoryEventLog {
   /** Removes the events older than `horizon`, yielding when `pacer` says; returns how many. */
   async purge(horizon: number, pacer: Pacer): Promise<number> {
     let events = 0;
-    for (const [beneficiaryId, chain] of this.#chainOf) {
+    // Chains by index: one freed and reused while this waits is a chain like any other.
+    for (let chain = 0; chain < this.#chainHigh; chain++) {
       const due = pacer.due();
       if (due !== undefined) await due;
-      if (this.#chainOf.get(beneficiaryId) !== chain) continue;
+      if (this.#chainKey[chain] === 0) continue;
       while (this.#count[chain]! > 0 && this.#atOf(this.#tail[chain]!) < horizon) {
         this.#dropOldest(chain);
         events++;
         const due = pacer.due();
         if (due !== undefined) await due;
-        if (this.#chainOf.get(beneficiaryId) !== chain) break;
       }
-      if (this.#chainOf.get(beneficiaryId) === chain && this.#count[chain] === 0) {
-        this.#chainOf.delete(beneficiaryId);
-        this.#chainKey[chain] = undefined;
-        this.#chainFree.push(chain);
-      }
+      if (this.#chainKey[chain] !== 0 && this.#count[chain] === 0) this.#chainRelease(chain);
     }
     return events;
   }
 
   /** Every string and byte array of the log (the store's `debugSnapshot`). */
   snapshot(strings: string[], bytes: Uint8Array[]): void {
-    for (const chain of this.#chainOf.values()) {
+    for (let chain = 0; chain < this.#chainHigh; chain++) {
       for (let ref = this.#head[chain]!; ref !== 0; ref = this.#word(ref, W_OLDER)) {
         strings.push(...Object.values(this.#read(ref)).map(String));
         bytes.push(this.#arena.bytes(ref, this.#byte(ref, B_UNITS)));
@@ -583,10 +593,15 @@ export class MemoryEventLog {
       q = this.#cursor;
     }
     if (at !== undefined) event.atMs = at;
-    const beneficiary = this.#chainKey[this.#gChain[group]!];
-    if (beneficiary !== undefined) event.beneficiaryId = beneficiary as string;
-    const guide = this.#gGuide[group];
-    if (guide !== undefined) event.guideId = guide as string;
+    const chain = this.#gChain[group]!;
+    const key = this.#chainKey[chain]!;
+    if (key > 0) event.beneficiaryId = this.#beneficiaries.text(key - 1);
+    else if (key < 0) {
+      const odd = this.#oddKey.get(chain);
+      if (odd !== undefined) event.beneficiaryId = odd as string;
+    }
+    const guide = this.#gGuide[group]!;
+    if (guide !== 0) event.guideId = this.#guides.text(guide - 1);
     const provider = this.#gProvider[group]!;
     if (provider !== 0) event.providerId = this.#providers.values[provider - 1]!;
     if (this.#gFlags[group]! & G_TOKEN) {
@@ -655,20 +670,27 @@ export class MemoryEventLog {
 
   // ---------------------------------------------------------------- internals: groups
 
-  #sameGroup(group: number, guide: unknown, provider: number, hasToken: boolean): boolean {
-    if (this.#gGuide[group] !== guide || this.#gProvider[group] !== provider) return false;
+  #sameGroup(group: number, guide: string | undefined, provider: number, hasToken: boolean): boolean {
+    if (this.#gProvider[group] !== provider) return false;
+    const key = this.#gGuide[group]!;
+    if (guide === undefined ? key !== 0 : key === 0 || this.#guides.find(guide) !== key - 1) return false;
     if (((this.#gFlags[group]! & G_TOKEN) !== 0) !== hasToken) return false;
     return !hasToken || this.#sameBytes(this.#gToken, group * ID_BYTES, this.#scratchToken);
   }
 
-  #groupAllocate(chain: number, guide: unknown, provider: number, hasToken: boolean, base: number): number {
+  #groupAllocate(
+    chain: number,
+    guide: string | undefined,
+    provider: number,
+    hasToken: boolean,
+    base: number,
+  ): number {
     let group = this.#gFree.pop();
     if (group === undefined) {
       group = this.#gHigh++;
       if (group >= this.#gCapacity) this.#groupGrow(Math.max(1024, Math.ceil(this.#gCapacity * 1.5)));
-      this.#gGuide.push(undefined);
     }
-    this.#gGuide[group] = guide;
+    this.#gGuide[group] = guide === undefined ? 0 : this.#guides.acquire(guide) + 1;
     this.#gChain[group] = chain;
     this.#gProvider[group] = provider;
     this.#gBase[group] = base;
@@ -681,7 +703,9 @@ export class MemoryEventLog {
   }
 
   #groupRelease(group: number): void {
-    this.#gGuide[group] = undefined;
+    const guide = this.#gGuide[group]!;
+    if (guide !== 0) this.#guides.release(guide - 1);
+    this.#gGuide[group] = 0;
     this.#gFlags[group] = 0;
     this.#gToken.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
     this.#gDelivery.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
@@ -693,6 +717,7 @@ export class MemoryEventLog {
       next.set(old as never);
       return next;
     };
+    this.#gGuide = grow(this.#gGuide, new Int32Array(capacity));
     this.#gChain = grow(this.#gChain, new Int32Array(capacity));
     this.#gProvider = grow(this.#gProvider, new Int32Array(capacity));
     this.#gFlags = grow(this.#gFlags, new Uint8Array(capacity));
@@ -739,7 +764,14 @@ export class MemoryEventLog {
     }
   }
 
-  #chainAllocate(key: unknown): number {
+  /** The chain of a beneficiaryId, or -1. */
+  #chainOf(beneficiary: unknown): number {
+    if (typeof beneficiary !== "string") return this.#oddChainOf.get(beneficiary) ?? -1;
+    const key = this.#beneficiaries.find(beneficiary);
+    return key < 0 ? -1 : this.#beneficiaries.tag(key) - 1;
+  }
+
+  #chainAllocate(beneficiary: unknown): number {
     const reused = this.#chainFree.pop();
     const chain = reused ?? this.#chainHigh++;
     if (chain >= this.#head.length) {
@@ -749,17 +781,40 @@ export class MemoryEventLog {
         next.set(old);
         return next;
       };
+      this.#chainKey = grow(this.#chainKey);
       this.#head = grow(this.#head);
       this.#tail = grow(this.#tail);
       this.#count = grow(this.#count);
       this.#dropped = grow(this.#dropped);
     }
-    this.#chainKey[chain] = key;
+    if (typeof beneficiary === "string") {
+      const key = this.#beneficiaries.acquire(beneficiary);
+      this.#beneficiaries.setTag(key, chain + 1);
+      this.#chainKey[chain] = key + 1;
+    } else {
+      this.#oddChainOf.set(beneficiary, chain);
+      this.#oddKey.set(chain, beneficiary);
+      this.#chainKey[chain] = -1;
+    }
     this.#head[chain] = 0;
     this.#tail[chain] = 0;
     this.#count[chain] = 0;
     this.#dropped[chain] = 0;
     return chain;
+  }
+
+  /** Frees an empty chain, and its hold on its beneficiary's entry. */
+  #chainRelease(chain: number): void {
+    const key = this.#chainKey[chain]!;
+    if (key > 0) {
+      this.#beneficiaries.setTag(key - 1, 0);
+      this.#beneficiaries.release(key - 1);
+    } else {
+      this.#oddChainOf.delete(this.#oddKey.get(chain));
+      this.#oddKey.delete(chain);
+    }
+    this.#chainKey[chain] = 0;
+    this.#chainFree.push(chain);
   }
 
   /** Removes the oldest event of a chain (the chain itself stays, possibly empty). */
@@ -778,7 +833,7 @@ export class MemoryEventLog {
   /** Rebuilds the id table with `buckets` buckets (the records already linked; a new one is indexed later). */
   #rehash(buckets: number): void {
     this.#bucket = new Int32Array(buckets);
-    for (const chain of this.#chainOf.values()) {
+    for (let chain = 0; chain < this.#chainHigh; chain++) {
       for (let ref = this.#head[chain]!; ref !== 0; ref = this.#word(ref, W_OLDER)) this.#index(ref);
     }
   }

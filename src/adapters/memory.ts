@@ -6,7 +6,8 @@
  * than one process.
  *
  * Compact by design: a token is a slot in typed arrays (its 32-byte hash and 12-byte id as bytes, times as
- * doubles, attempts/status/channel packed), provider ids are interned, and events are byte records (see
+ * doubles, attempts/status/channel packed), provider ids are interned, guide and beneficiary ids are bytes in
+ * id tables shared with the events (`_memory-keys.ts`), and events are byte records (see
  * `_memory-events.ts`), so a million
  * active tokens fit in a few hundred megabytes (see `docs/benchmarks.md`).
  *
@@ -43,6 +44,7 @@ import {
 import { MemoryCounters } from "./_memory-counters.js";
 import { MemoryEventLog } from "./_memory-events.js";
 import { Interner } from "./_memory-intern.js";
+import { KeyTable } from "./_memory-keys.js";
 import { Pacer } from "./_memory-pacer.js";
 import { SlotSideMap } from "./_memory-side.js";
 
@@ -133,14 +135,13 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   // Guides: one slot per guide, holding its latest token and its cooldown and sends counters. A slot stays while
   // it has either: a slot whose token was removed keeps its live counters (`#hasToken` 0) until they end.
   #capacity = 0;
-  // Guide id → slot. An entry may be stale (its slot released, or reused by another guide): every read checks
-  // `#guide[slot]`. `purge` releases slots without deleting their entries (a Map that shrinks rehashes all it
-  // still holds in one go: 90 ms at a million), then moves the live entries to a fresh map in slices, reading
-  // both meanwhile (`#draining`).
-  #slotByGuide = new Map<string, number>();
-  #draining: Map<string, number> | undefined;
-  #guide: (string | undefined)[] = [];
-  #beneficiary: (string | undefined)[] = [];
+  // Guide and beneficiary ids as entries of id tables shared with the events (`_memory-keys.ts`): a slot holds
+  // its guide's entry (whose tag is the slot + 1) and its token's beneficiary's, each + 1 (0: none). A slot is
+  // in use while it has its guide's.
+  readonly #guides = new KeyTable();
+  readonly #beneficiaries = new KeyTable();
+  #guideKey = new Int32Array(0);
+  #beneficiaryKey = new Int32Array(0);
   #times = new Float64Array(0); // [issuedAtMs, expiresAtMs] per slot
   #meta = new Uint32Array(0); // [meta0, meta1] per slot
   #hash = new Uint8Array(0);
@@ -167,7 +168,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // The other counters (columns, see `MemoryCounters`), claims, app secrets.
   // Claims: `purge` copies the live ones to a fresh map in slices (reading both meanwhile) rather than deleting
-  // the rest, for the reason given at `#slotByGuide`.
+  // the rest, for the reason given in `_memory-side.ts`.
   #counters = new MemoryCounters();
   #claims = new Map<string, number>();
   #claimsDraining: Map<string, number> | undefined;
@@ -181,7 +182,13 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     this.#eventRetentionMs = options.eventRetentionMs ?? 365 * DAY_MS;
     this.#maxEvents = Math.max(1, options.maxEventsPerBeneficiary ?? 1000);
     this.#graceMs = options.expiredGraceMs ?? 3_600_000;
-    this.#events = new MemoryEventLog(this.#maxEvents, this.#providers, this.#reasons);
+    this.#events = new MemoryEventLog(
+      this.#maxEvents,
+      this.#providers,
+      this.#reasons,
+      this.#guides,
+      this.#beneficiaries,
+    );
   }
 
   /**
@@ -395,18 +402,17 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
       const due = pacer.due();
       if (due !== undefined) await due;
-      if (this.#guide[slot] === undefined) continue;
+      if (this.#guideKey[slot] === 0) continue;
       if (this.#hasToken[slot] && nowMs >= this.#times[slot * 2 + 1]!) {
         this.#dropToken(slot);
         tokens++;
       }
       if (!this.#hasToken[slot] && !this.#countersLive(slot, nowMs)) {
-        this.#release(slot); // its map entry goes stale, and goes with the map below
+        this.#release(slot);
         released++;
       }
     }
     if (tokens > 0 || released > 0) {
-      await this.#rebuildGuideMap(pacer);
       await this.#extra.rebuild((slot) => this.#hasToken[slot] === 1 && this.#hasExtra(slot), pacer);
       await this.#previous.rebuild(
         (slot) => this.#hasToken[slot] === 1 && (this.#meta[slot * 2 + 1]! & F_PREV) !== 0,
@@ -427,9 +433,13 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const strings: string[] = [];
     const bytes: Uint8Array[] = [];
     for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
-      if (this.#guide[slot] === undefined) continue;
+      if (this.#guideKey[slot] === 0) continue;
       if (this.#gReset[slot * 2]! !== 0 || this.#gReset[slot * 2 + 1]! !== 0) {
-        strings.push(this.#guide[slot]!, String(this.#gCount[slot * 2]), String(this.#gCount[slot * 2 + 1]));
+        strings.push(
+          this.#guides.text(this.#guideKey[slot]! - 1),
+          String(this.#gCount[slot * 2]),
+          String(this.#gCount[slot * 2 + 1]),
+        );
       }
       if (!this.#hasToken[slot]) continue;
       const token = this.#read(slot);
@@ -448,11 +458,11 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   // ---------------------------------------------------------------- internals: tokens
 
-  /** The slot of a guide (checked against the slot's guide: map entries may be stale), token or not. */
+  /** The slot of a guide, token or not. */
   #slotOf(guideId: string): number | undefined {
-    let slot = this.#slotByGuide.get(guideId);
-    if (slot === undefined && this.#draining !== undefined) slot = this.#draining.get(guideId);
-    return slot !== undefined && this.#guide[slot] === guideId ? slot : undefined;
+    const key = this.#guides.find(guideId);
+    const tag = key < 0 ? 0 : this.#guides.tag(key);
+    return tag === 0 ? undefined : tag - 1;
   }
 
   /** The slot of a guide's token, when it has one. */
@@ -464,32 +474,11 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** A new slot for `guideId` (no token, no counters yet). */
   #addGuide(guideId: string): number {
     const slot = this.#allocate();
-    this.#slotByGuide.set(guideId, slot);
-    this.#guide[slot] = guideId;
+    const key = this.#guides.acquire(guideId);
+    this.#guides.setTag(key, slot + 1);
+    this.#guideKey[slot] = key + 1;
     this.#used++;
     return slot;
-  }
-
-  /**
-   * Replaces the guide map by a fresh one holding the live slots only, in slices. Meanwhile lookups read the
-   * fresh map, then the old one; new guides go to the fresh one. The old map is dropped whole, never shrunk.
-   */
-  async #rebuildGuideMap(pacer: Pacer): Promise<void> {
-    if (this.#draining !== undefined) return; // another purge is at it
-    const old = this.#slotByGuide;
-    const fresh = new Map<string, number>();
-    this.#draining = old;
-    this.#slotByGuide = fresh;
-    try {
-      for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
-        const due = pacer.due();
-        if (due !== undefined) await due;
-        const guideId = this.#guide[slot];
-        if (guideId !== undefined && !fresh.has(guideId)) fresh.set(guideId, slot);
-      }
-    } finally {
-      this.#draining = undefined;
-    }
   }
 
   /** `save`, synchronous: the ids of the tokens superseded. */
@@ -573,6 +562,12 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const id = new Uint8Array(capacity * ID_BYTES);
     id.set(this.#id);
     this.#id = id;
+    const guideKey = new Int32Array(capacity);
+    guideKey.set(this.#guideKey);
+    this.#guideKey = guideKey;
+    const beneficiaryKey = new Int32Array(capacity);
+    beneficiaryKey.set(this.#beneficiaryKey);
+    this.#beneficiaryKey = beneficiaryKey;
     const hasToken = new Uint8Array(capacity);
     hasToken.set(this.#hasToken);
     this.#hasToken = hasToken;
@@ -589,7 +584,8 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #dropToken(slot: number): void {
     this.#hasToken[slot] = 0;
     this.#tokens--;
-    this.#beneficiary[slot] = undefined; // its side-map entries, if any, go with the next rebuild
+    this.#beneficiaries.release(this.#beneficiaryKey[slot]! - 1); // its side-map entries go with the next rebuild
+    this.#beneficiaryKey[slot] = 0;
     this.#hash.fill(0, slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
     this.#meta[slot * 2] = 0;
     this.#meta[slot * 2 + 1] = 0;
@@ -600,7 +596,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   /** Frees a slot (its token, if any, and its counters). */
   #release(slot: number): void {
     if (this.#hasToken[slot]) this.#dropToken(slot);
-    this.#guide[slot] = undefined;
+    const key = this.#guideKey[slot]! - 1;
+    this.#guides.setTag(key, 0);
+    this.#guides.release(key);
+    this.#guideKey[slot] = 0;
     this.#gCount[slot * 2] = 0;
     this.#gCount[slot * 2 + 1] = 0;
     this.#gReset[slot * 2] = 0;
@@ -615,7 +614,9 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   #write(slot: number, token: NewToken): void {
-    this.#beneficiary[slot] = token.beneficiaryId;
+    const previous = this.#beneficiaryKey[slot]!;
+    this.#beneficiaryKey[slot] = this.#beneficiaries.acquire(token.beneficiaryId) + 1;
+    if (previous !== 0) this.#beneficiaries.release(previous - 1);
     this.#times[slot * 2] = token.issuedAtMs;
     this.#times[slot * 2 + 1] = token.expiresAtMs;
     const max = Math.min(0xffff, Math.max(0, token.maxAttempts));
@@ -682,9 +683,9 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const m1 = this.#meta[slot * 2 + 1]!;
     return {
       tokenId: this.#tokenId(slot, m1),
-      guideId: this.#guide[slot]!,
+      guideId: this.#guides.text(this.#guideKey[slot]! - 1),
       providerId: this.#providerOf(slot, m1),
-      beneficiaryId: this.#beneficiary[slot]!,
+      beneficiaryId: this.#beneficiaries.text(this.#beneficiaryKey[slot]! - 1),
       codeHash: this.#codeHash(slot, m1),
       issuedAtMs: this.#times[slot * 2]!,
       expiresAtMs: this.#times[slot * 2 + 1]!,
@@ -702,13 +703,9 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     for (let n = 0; n < 2; n++) {
       if (this.#hand >= end) this.#hand = 0;
       const slot = this.#hand++;
-      const guideId = this.#guide[slot];
-      if (guideId === undefined) continue;
+      if (this.#guideKey[slot] === 0) continue;
       if (this.#hasToken[slot] && nowMs >= this.#times[slot * 2 + 1]! + this.#graceMs) this.#dropToken(slot);
-      if (!this.#hasToken[slot] && !this.#countersLive(slot, nowMs)) {
-        this.#slotByGuide.delete(guideId);
-        this.#release(slot);
-      }
+      if (!this.#hasToken[slot] && !this.#countersLive(slot, nowMs)) this.#release(slot);
     }
   }
 
