@@ -2,7 +2,10 @@
  * A byte arena of the memory store (internal): variable-length records, 4-byte aligned, in chunks of 1 MiB, so
  * growing it never copies what it holds and leaves at most one chunk partly unused. A record is named by its
  * ref, its byte offset over 4 (0 names none: the first 4 bytes are never handed out). A released record goes to
- * a free list of its size and is handed out again for a record of that size (or one to two units smaller).
+ * a free list of its size and is handed out again for a record of that size (or one to two units smaller). The
+ * free lists run through the records themselves (a free record's first word is the next one's ref), so
+ * releasing a million records allocates nothing: a JS array of that many refs would grow, be copied and be
+ * scanned by the garbage collector.
  *
  * @module
  */
@@ -23,17 +26,22 @@ export class ByteArena {
   readonly i32: Int32Array[] = [];
   readonly view: DataView[] = [];
   #pos = CHUNK_BYTES; // the next free byte of the last chunk
-  readonly #free: number[][] = [];
+  /** The first free record of each size (0: none); each free record's first word names the next. */
+  readonly #free = new Int32Array(MAX_UNITS + 1);
   /** The size in units of the record `allocate` last returned (a reused one may be larger than asked). */
   allocatedUnits = 0;
 
   /** A record of at least `units` 4-byte units (1 to {@link MAX_UNITS}); its bytes are zero. */
   allocate(units: number): number {
     for (let u = units; u <= units + 2 && u <= MAX_UNITS; u++) {
-      const list = this.#free[u];
-      if (list !== undefined && list.length > 0) {
+      const ref = this.#free[u]!;
+      if (ref !== 0) {
+        const words = this.i32[ref >>> REF_SHIFT]!;
+        const w = ref & REF_MASK;
+        this.#free[u] = words[w]!;
+        words[w] = 0;
         this.allocatedUnits = u;
-        return list.pop()!;
+        return ref;
       }
     }
     this.allocatedUnits = units;
@@ -54,12 +62,8 @@ export class ByteArena {
   release(ref: number, units: number): void {
     const p = (ref & REF_MASK) << 2;
     this.u8[ref >>> REF_SHIFT]!.fill(0, p, p + units * 4);
-    let list = this.#free[units];
-    if (list === undefined) {
-      list = [];
-      this.#free[units] = list;
-    }
-    list.push(ref);
+    this.i32[ref >>> REF_SHIFT]![ref & REF_MASK] = this.#free[units]!;
+    this.#free[units] = ref;
   }
 
   /** A copy of a record's bytes. */

@@ -15,11 +15,22 @@ import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
 /** The longest text kept as bytes. */
 const MAX_BYTES = 255;
 
-/** FNV-1a over the UTF-16 units of a text (the bytes of a byte-kept text are its units). */
+/**
+ * The final mix of a hash (MurmurHash3's): FNV-1a alone leaves its low bits, the ones a power-of-two table
+ * reads, a function of the inputs' low bits only, and ids that differ in a few digits then crowd a few runs
+ * of buckets (a million removals took over a second before this).
+ */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** FNV-1a over the UTF-16 units of a text (the bytes of a byte-kept text are its units), mixed. */
 function hashText(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return mix(h);
 }
 
 /** Whether a text is kept as bytes. */
@@ -37,10 +48,13 @@ export class KeyTable {
   #ref = new Int32Array(0);
   #len = new Uint8Array(0);
   #units = new Uint8Array(0);
+  #hash = new Int32Array(0); // its text's hash, so moving buckets reads no text
   #uses = new Int32Array(0);
   #tag = new Int32Array(0);
   readonly #aside = new Map<number, string>();
-  readonly #free: number[] = [];
+  // Free entries, chained through their tags (a free entry's tag is the next one + 1; 0 ends): no array of
+  // a million indices to grow when a purge lets go of a million ids.
+  #free = -1;
   #high = 0;
   #size = 0;
   // Buckets: an entry's index + 1, 0 when empty; a power of two, at least twice the entries.
@@ -59,10 +73,11 @@ export class KeyTable {
     if (text === this.#lastText) return this.#lastIndex;
     if (this.#size === 0) return -1;
     const mask = this.#bucket.length - 1;
-    for (let b = hashText(text) & mask; ; b = (b + 1) & mask) {
+    const hash = hashText(text) | 0;
+    for (let b = hash & mask; ; b = (b + 1) & mask) {
       const index = this.#bucket[b]! - 1;
       if (index < 0) return -1;
-      if (this.#equals(index, text)) {
+      if (this.#hash[index] === hash && this.#equals(index, text)) {
         this.#lastText = text;
         this.#lastIndex = index;
         return index;
@@ -90,8 +105,8 @@ export class KeyTable {
     this.#ref[index] = 0;
     this.#len[index] = 0;
     this.#units[index] = 0;
-    this.#tag[index] = 0;
-    this.#free.push(index);
+    this.#tag[index] = this.#free + 1;
+    this.#free = index;
     this.#size--;
     if (this.#lastIndex === index) {
       this.#lastText = undefined;
@@ -119,17 +134,6 @@ export class KeyTable {
 
   // ---------------------------------------------------------------- internals
 
-  /** {@link hashText} of an entry's text, read from its bytes. */
-  #hashOf(index: number): number {
-    const ref = this.#ref[index]!;
-    if (ref === 0) return hashText(this.#aside.get(index)!);
-    const p = (ref & REF_MASK) << 2;
-    const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
-    let h = 0x811c9dc5;
-    for (let i = p; i < p + this.#len[index]!; i++) h = Math.imul(h ^ u8[i]!, 0x01000193);
-    return h >>> 0;
-  }
-
   #equals(index: number, text: string): boolean {
     const ref = this.#ref[index]!;
     if (ref === 0) return this.#aside.get(index) === text;
@@ -143,8 +147,12 @@ export class KeyTable {
 
   #add(text: string): number {
     if ((this.#size + 1) * 2 > this.#bucket.length) this.#rehash(Math.max(1024, this.#bucket.length * 2));
-    const index = this.#free.pop() ?? this.#high++;
-    if (index >= this.#ref.length) this.#grow(Math.max(1024, Math.ceil(this.#ref.length * 1.5)));
+    let index = this.#free;
+    if (index >= 0) this.#free = this.#tag[index]! - 1;
+    else {
+      index = this.#high++;
+      if (index >= this.#ref.length) this.#grow(Math.max(1024, Math.ceil(this.#ref.length * 1.5)));
+    }
     if (compact(text)) {
       const ref = this.#arena.allocate((text.length + 3) >>> 2);
       const p = (ref & REF_MASK) << 2;
@@ -156,7 +164,9 @@ export class KeyTable {
     } else this.#aside.set(index, text);
     this.#uses[index] = 0;
     this.#tag[index] = 0;
-    this.#link(index, hashText(text));
+    const hash = hashText(text) | 0;
+    this.#hash[index] = hash;
+    this.#link(index, hash);
     this.#size++;
     this.#lastText = text;
     this.#lastIndex = index;
@@ -174,11 +184,11 @@ export class KeyTable {
   #unlink(index: number): void {
     const bucket = this.#bucket;
     const mask = bucket.length - 1;
-    let hole = this.#hashOf(index) & mask;
+    let hole = this.#hash[index]! & mask;
     while (bucket[hole] !== index + 1) hole = (hole + 1) & mask;
     bucket[hole] = 0;
     for (let b = (hole + 1) & mask; bucket[b] !== 0; b = (b + 1) & mask) {
-      const home = this.#hashOf(bucket[b]! - 1) & mask;
+      const home = this.#hash[bucket[b]! - 1]! & mask;
       // The entry at b stays when its home lies cyclically in (hole, b].
       const stays = hole <= b ? hole < home && home <= b : hole < home || home <= b;
       if (stays) continue;
@@ -191,7 +201,7 @@ export class KeyTable {
   #rehash(buckets: number): void {
     this.#bucket = new Int32Array(buckets);
     for (let index = 0; index < this.#high; index++) {
-      if (this.#uses[index]! > 0) this.#link(index, this.#hashOf(index));
+      if (this.#uses[index]! > 0) this.#link(index, this.#hash[index]!);
     }
   }
 
@@ -203,6 +213,7 @@ export class KeyTable {
     this.#ref = grow(this.#ref, new Int32Array(capacity));
     this.#len = grow(this.#len, new Uint8Array(capacity));
     this.#units = grow(this.#units, new Uint8Array(capacity));
+    this.#hash = grow(this.#hash, new Int32Array(capacity));
     this.#uses = grow(this.#uses, new Int32Array(capacity));
     this.#tag = grow(this.#tag, new Int32Array(capacity));
   }
