@@ -15,22 +15,11 @@ import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
 /** The longest text kept as bytes. */
 const MAX_BYTES = 255;
 
-/**
- * The final mix of a hash (MurmurHash3's): FNV-1a alone leaves its low bits, the ones a power-of-two table
- * reads, a function of the inputs' low bits only, and ids that differ in a few digits then crowd a few runs
- * of buckets (a million removals took over a second before this).
- */
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** FNV-1a over the UTF-16 units of a text (the bytes of a byte-kept text are its units), mixed. */
+/** FNV-1a over the UTF-16 units of a text (the bytes of a byte-kept text are its units). */
 function hashText(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return mix(h);
+  return h >>> 0;
 }
 
 /** Whether a text is kept as bytes. */
