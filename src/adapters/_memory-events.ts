@@ -33,6 +33,18 @@ import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
 import type { Interner } from "./_memory-intern.js";
 import type { KeyTable } from "./_memory-keys.js";
 import type { Pacer } from "./_memory-pacer.js";
+import {
+  ByteReader,
+  fitsVarint,
+  NUM_DOUBLE,
+  NUM_VARINT,
+  numberLength,
+  VARINT_LIMIT,
+  varintLength,
+  writeNumber,
+  writeVarint,
+  zigzag,
+} from "./_memory-varint.js";
 
 const EVENT_TYPES: readonly TokenEventType[] = [
   "token.issued",
@@ -57,8 +69,6 @@ const MODES = ["foreground", "background"] as const;
 const ID_BYTES = 12;
 /** The longest masked contact kept in the record (longer ones go to the side map). */
 const MAX_MASKED = 240;
-/** Integers kept as zigzag varints: |value| up to 2^51, so the zigzag form stays a safe integer. */
-const VARINT_LIMIT = 2 ** 51;
 
 // Record: 32-bit words
 const W_OLDER = 0;
@@ -78,9 +88,6 @@ const HEADER = 22;
 const AT_BASE = 1;
 const AT_VARINT = 2;
 const AT_DOUBLE = 3;
-// number forms (deadlineAtMs, durationMs, providerFailures)
-const NUM_VARINT = 1;
-const NUM_DOUBLE = 2;
 // deliveryId forms
 const DEL_GROUP = 1;
 const DEL_INLINE = 2;
@@ -103,28 +110,9 @@ function aside(
   return out;
 }
 
-/** Whether `value - ref` is kept exactly as a zigzag varint (else: a double). */
-function fitsVarint(value: number, ref: number): boolean {
-  const d = value - ref;
-  return Number.isSafeInteger(d) && Math.abs(d) <= VARINT_LIMIT && !Object.is(value, -0) && ref + d === value;
-}
-
 /** Copies 12 id bytes (a loop: cheaper than `set` for so few). */
 function copyId(from: Uint8Array, to: Uint8Array, offset: number): void {
   for (let i = 0; i < ID_BYTES; i++) to[offset + i] = from[i]!;
-}
-
-function zigzag(v: number): number {
-  return v >= 0 ? v * 2 : -v * 2 - 1;
-}
-
-function varintLength(z: number): number {
-  let n = 1;
-  while (z >= 128) {
-    z = Math.floor(z / 128);
-    n++;
-  }
-  return n;
 }
 
 /** The reference deadlineAtMs is kept against: the event's atMs when it is a safe integer, else 0. */
@@ -149,7 +137,7 @@ export class MemoryEventLog {
   #scratch = new Uint8Array(ID_BYTES);
   #scratchToken = new Uint8Array(ID_BYTES);
   #scratchDelivery = new Uint8Array(ID_BYTES);
-  #cursor = 0; // the read position of the varint decoder
+  readonly #reader = new ByteReader();
 
   // Groups: columns by group index.
   #gCapacity = 0;
@@ -383,9 +371,9 @@ export class MemoryEventLog {
     if (((b >>> 2) & 3) === DEL_INLINE) size += ID_BYTES;
     if (left >= 0) size += varintLength(left);
     const dRef = deadlineRef(at);
-    size += this.#numberLength(c & 3, deadline - dRef);
-    size += this.#numberLength((c >>> 2) & 3, duration);
-    size += this.#numberLength((c >>> 4) & 3, failures);
+    size += numberLength(c & 3, deadline - dRef);
+    size += numberLength((c >>> 2) & 3, duration);
+    size += numberLength((c >>> 4) & 3, failures);
     const maskForm = (b >>> 4) & 3;
     if (maskForm !== 0) size += varintLength(masked.length) + masked.length * maskForm;
 
@@ -408,7 +396,7 @@ export class MemoryEventLog {
       copyId(scratch, u8, q);
       q += ID_BYTES;
     }
-    if (atForm === AT_VARINT) q = this.#writeVarint(u8, q, zigzag(atDelta));
+    if (atForm === AT_VARINT) q = writeVarint(u8, q, zigzag(atDelta));
     else if (atForm === AT_DOUBLE) {
       view.setFloat64(q, at!);
       q += 8;
@@ -417,12 +405,12 @@ export class MemoryEventLog {
       copyId(this.#scratchDelivery, u8, q);
       q += ID_BYTES;
     }
-    if (left >= 0) q = this.#writeVarint(u8, q, left);
-    q = this.#writeNumber(u8, view, q, c & 3, deadline - dRef, deadline);
-    q = this.#writeNumber(u8, view, q, (c >>> 2) & 3, duration, duration);
-    q = this.#writeNumber(u8, view, q, (c >>> 4) & 3, failures, failures);
+    if (left >= 0) q = writeVarint(u8, q, left);
+    q = writeNumber(u8, view, q, c & 3, deadline - dRef, deadline);
+    q = writeNumber(u8, view, q, (c >>> 2) & 3, duration, duration);
+    q = writeNumber(u8, view, q, (c >>> 4) & 3, failures, failures);
     if (maskForm !== 0) {
-      q = this.#writeVarint(u8, q, masked.length);
+      q = writeVarint(u8, q, masked.length);
       for (let i = 0; i < masked.length; i++) {
         const unit = masked.charCodeAt(i);
         if (maskForm === MASK_LATIN1) u8[q++] = unit;
@@ -499,52 +487,6 @@ export class MemoryEventLog {
     return this.#arena.u8[ref >>> REF_SHIFT]![((ref & REF_MASK) << 2) + at]!;
   }
 
-  #numberLength(form: number, varintValue: number): number {
-    return form === NUM_VARINT ? varintLength(zigzag(varintValue)) : form === NUM_DOUBLE ? 8 : 0;
-  }
-
-  #writeVarint(u8: Uint8Array, q: number, z: number): number {
-    while (z >= 128) {
-      u8[q++] = (z % 128) | 128;
-      z = Math.floor(z / 128);
-    }
-    u8[q++] = z;
-    return q;
-  }
-
-  #writeNumber(
-    u8: Uint8Array,
-    view: DataView,
-    q: number,
-    form: number,
-    delta: number,
-    value: number,
-  ): number {
-    if (form === NUM_VARINT) return this.#writeVarint(u8, q, zigzag(delta));
-    if (form === NUM_DOUBLE) {
-      view.setFloat64(q, value);
-      return q + 8;
-    }
-    return q;
-  }
-
-  /** The varint at `#cursor` in `u8` (moves the cursor past it). */
-  #readVarint(u8: Uint8Array): number {
-    let z = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = u8[this.#cursor++]!;
-      z += (byte & 127) * scale;
-      if (byte < 128) return z;
-      scale *= 128;
-    }
-  }
-
-  #readZigzag(u8: Uint8Array): number {
-    const z = this.#readVarint(u8);
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  }
-
   /** The atMs a record sorts by (NaN when it has none in its record). */
   #atOf(ref: number): number {
     const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
@@ -555,8 +497,8 @@ export class MemoryEventLog {
     if (form === AT_BASE) return base;
     const q = p + HEADER + (u8[p + B_A]! & 0x80 ? ID_BYTES : 0);
     if (form === AT_DOUBLE) return this.#arena.view[ref >>> REF_SHIFT]!.getFloat64(q);
-    this.#cursor = q;
-    return base + this.#readZigzag(u8);
+    this.#reader.pos = q;
+    return base + this.#reader.zigzag(u8);
   }
 
   #sameBytes(bytes: Uint8Array, offset: number, other: Uint8Array): boolean {
@@ -588,9 +530,9 @@ export class MemoryEventLog {
       at = view.getFloat64(q);
       q += 8;
     } else if (atForm === AT_VARINT) {
-      this.#cursor = q;
-      at = this.#gBase[group]! + this.#readZigzag(u8);
-      q = this.#cursor;
+      this.#reader.pos = q;
+      at = this.#gBase[group]! + this.#reader.zigzag(u8);
+      q = this.#reader.pos;
     }
     if (at !== undefined) event.atMs = at;
     const chain = this.#gChain[group]!;
@@ -621,22 +563,22 @@ export class MemoryEventLog {
       event.deliveryId = base64urlEncode(u8.subarray(q, q + ID_BYTES));
       q += ID_BYTES;
     }
-    this.#cursor = q;
-    if (b & 0x40) event.attemptsLeft = this.#readVarint(u8);
+    this.#reader.pos = q;
+    if (b & 0x40) event.attemptsLeft = this.#reader.varint(u8);
     const numbers = event as Record<string, unknown>;
     const deadlineForm = c & 3;
-    if (deadlineForm === NUM_VARINT) numbers.deadlineAtMs = deadlineRef(at) + this.#readZigzag(u8);
-    else if (deadlineForm === NUM_DOUBLE) numbers.deadlineAtMs = this.#readDouble(view);
+    if (deadlineForm === NUM_VARINT) numbers.deadlineAtMs = deadlineRef(at) + this.#reader.zigzag(u8);
+    else if (deadlineForm === NUM_DOUBLE) numbers.deadlineAtMs = this.#reader.double(view);
     const durationForm = (c >>> 2) & 3;
-    if (durationForm === NUM_VARINT) numbers.durationMs = this.#readZigzag(u8);
-    else if (durationForm === NUM_DOUBLE) numbers.durationMs = this.#readDouble(view);
+    if (durationForm === NUM_VARINT) numbers.durationMs = this.#reader.zigzag(u8);
+    else if (durationForm === NUM_DOUBLE) numbers.durationMs = this.#reader.double(view);
     const failuresForm = (c >>> 4) & 3;
-    if (failuresForm === NUM_VARINT) numbers.providerFailures = this.#readZigzag(u8);
-    else if (failuresForm === NUM_DOUBLE) numbers.providerFailures = this.#readDouble(view);
+    if (failuresForm === NUM_VARINT) numbers.providerFailures = this.#reader.zigzag(u8);
+    else if (failuresForm === NUM_DOUBLE) numbers.providerFailures = this.#reader.double(view);
     const maskForm = (b >>> 4) & 3;
     if (maskForm !== 0) {
-      const length = this.#readVarint(u8);
-      q = this.#cursor;
+      const length = this.#reader.varint(u8);
+      q = this.#reader.pos;
       let text = "";
       if (maskForm === MASK_LATIN1) {
         for (let i = 0; i < length; i++) text += String.fromCharCode(u8[q + i]!);
@@ -649,12 +591,6 @@ export class MemoryEventLog {
     const extra = this.#extra.get(ref);
     if (extra !== undefined) Object.assign(event, extra);
     return event;
-  }
-
-  #readDouble(view: DataView): number {
-    const value = view.getFloat64(this.#cursor);
-    this.#cursor += 8;
-    return value;
   }
 
   #release(ref: number): void {
