@@ -142,7 +142,7 @@ export class MemoryEventLog {
   // Groups: columns by group index.
   #gCapacity = 0;
   #gHigh = 0;
-  #gFree: number[] = [];
+  #gFree = -1; // the first free group; a free group's users column holds the next one + 1 (0 ends)
   #gGuide = new Int32Array(0); // the guide's entry + 1, 0 when absent
   #gChain = new Int32Array(0);
   #gProvider = new Int32Array(0); // provider index + 1, 0 when absent
@@ -163,8 +163,9 @@ export class MemoryEventLog {
   #head = new Int32Array(0);
   #tail = new Int32Array(0);
   #count = new Int32Array(0);
-  #dropped = new Int32Array(0); // events the cap dropped from the chain
-  #chainFree: number[] = [];
+  // Events the cap dropped, by chain: only chains that reached the cap have an entry.
+  readonly #dropped = new Map<number, number>();
+  #chainFree = -1; // the first free chain; a free chain's count column holds the next one + 1 (0 ends)
   #chainHigh = 0;
 
   /**
@@ -191,7 +192,7 @@ export class MemoryEventLog {
   /** How many of a beneficiary's events the cap dropped. */
   truncated(beneficiaryId: string): number {
     const chain = this.#chainOf(beneficiaryId);
-    return chain < 0 ? 0 : this.#dropped[chain]!;
+    return chain < 0 ? 0 : (this.#dropped.get(chain) ?? 0);
   }
 
   /** Appends one event (synchronous). */
@@ -621,8 +622,9 @@ export class MemoryEventLog {
     hasToken: boolean,
     base: number,
   ): number {
-    let group = this.#gFree.pop();
-    if (group === undefined) {
+    let group: number = this.#gFree;
+    if (group >= 0) this.#gFree = this.#gUsers[group]! - 1;
+    else {
       group = this.#gHigh++;
       if (group >= this.#gCapacity) this.#groupGrow(Math.max(1024, Math.ceil(this.#gCapacity * 1.5)));
     }
@@ -645,7 +647,8 @@ export class MemoryEventLog {
     this.#gFlags[group] = 0;
     this.#gToken.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
     this.#gDelivery.fill(0, group * ID_BYTES, (group + 1) * ID_BYTES);
-    this.#gFree.push(group);
+    this.#gUsers[group] = this.#gFree + 1;
+    this.#gFree = group;
   }
 
   #groupGrow(capacity: number): void {
@@ -696,7 +699,7 @@ export class MemoryEventLog {
     this.#count[chain] = this.#count[chain]! + 1;
     while (this.#count[chain]! > this.#maxEvents) {
       this.#dropOldest(chain);
-      this.#dropped[chain] = this.#dropped[chain]! + 1;
+      this.#dropped.set(chain, (this.#dropped.get(chain) ?? 0) + 1);
     }
   }
 
@@ -708,8 +711,9 @@ export class MemoryEventLog {
   }
 
   #chainAllocate(beneficiary: unknown): number {
-    const reused = this.#chainFree.pop();
-    const chain = reused ?? this.#chainHigh++;
+    let chain = this.#chainFree;
+    if (chain >= 0) this.#chainFree = this.#count[chain]! - 1;
+    else chain = this.#chainHigh++;
     if (chain >= this.#head.length) {
       const capacity = Math.max(1024, this.#head.length * 2);
       const grow = (old: Int32Array) => {
@@ -721,7 +725,6 @@ export class MemoryEventLog {
       this.#head = grow(this.#head);
       this.#tail = grow(this.#tail);
       this.#count = grow(this.#count);
-      this.#dropped = grow(this.#dropped);
     }
     if (typeof beneficiary === "string") {
       const key = this.#beneficiaries.acquire(beneficiary);
@@ -735,7 +738,6 @@ export class MemoryEventLog {
     this.#head[chain] = 0;
     this.#tail[chain] = 0;
     this.#count[chain] = 0;
-    this.#dropped[chain] = 0;
     return chain;
   }
 
@@ -750,7 +752,9 @@ export class MemoryEventLog {
       this.#oddKey.delete(chain);
     }
     this.#chainKey[chain] = 0;
-    this.#chainFree.push(chain);
+    this.#dropped.delete(chain);
+    this.#count[chain] = this.#chainFree + 1;
+    this.#chainFree = chain;
   }
 
   /** Removes the oldest event of a chain (the chain itself stays, possibly empty). */
