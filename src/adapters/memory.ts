@@ -154,7 +154,10 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   #extra = new SlotSideMap<TokenExtra>();
   // The hash and expiry of the token a slot's token superseded, while that one was still live (rare: kept aside).
   #previous = new SlotSideMap<{ codeHash: string; expiresAtMs: number }>();
-  #free: number[] = [];
+  // Free slots, chained through their beneficiary column (a free slot has no token): the next one + 1, 0 ends.
+  // No JS array of a million slots grows (and is scanned by the collector) while a purge frees them.
+  #free = -1;
+  #high = 0; // slots ever handed out
   #used = 0; // slots in use
   #tokens = 0; // slots with a token
   #hand = 0;
@@ -399,7 +402,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const pacer = new Pacer(PURGE_SLICE_MS, PURGE_SLICE_SLOTS);
     let tokens = 0;
     let released = 0;
-    for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
+    for (let slot = 0; slot < this.#high; slot++) {
       const due = pacer.due();
       if (due !== undefined) await due;
       if (this.#guideKey[slot] === 0) continue;
@@ -432,7 +435,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   debugSnapshot(): MemoryStoreSnapshot {
     const strings: string[] = [];
     const bytes: Uint8Array[] = [];
-    for (let slot = 0; slot < this.#used + this.#free.length; slot++) {
+    for (let slot = 0; slot < this.#high; slot++) {
       if (this.#guideKey[slot] === 0) continue;
       if (this.#gReset[slot * 2]! !== 0 || this.#gReset[slot * 2 + 1]! !== 0) {
         strings.push(
@@ -542,9 +545,13 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   #allocate(): number {
-    const reused = this.#free.pop();
-    if (reused !== undefined) return reused;
-    const slot = this.#used + this.#free.length;
+    const reused = this.#free;
+    if (reused >= 0) {
+      this.#free = this.#beneficiaryKey[reused]! - 1;
+      this.#beneficiaryKey[reused] = 0;
+      return reused;
+    }
+    const slot = this.#high++;
     if (slot >= this.#capacity) this.#grow(Math.max(1024, this.#capacity * 2));
     return slot;
   }
@@ -604,7 +611,8 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     this.#gCount[slot * 2 + 1] = 0;
     this.#gReset[slot * 2] = 0;
     this.#gReset[slot * 2 + 1] = 0;
-    this.#free.push(slot);
+    this.#beneficiaryKey[slot] = this.#free + 1;
+    this.#free = slot;
     this.#used--;
   }
 
@@ -698,7 +706,7 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
 
   /** Lazy purge: looks at two slots per save and drops tokens expired for longer than the grace. */
   #sweep(nowMs: number): void {
-    const end = this.#used + this.#free.length;
+    const end = this.#high;
     if (end === 0) return;
     for (let n = 0; n < 2; n++) {
       if (this.#hand >= end) this.#hand = 0;
