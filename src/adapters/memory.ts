@@ -158,7 +158,6 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   // No JS array of a million slots grows (and is scanned by the collector) while a purge frees them.
   #free = -1;
   #high = 0; // slots ever handed out
-  #used = 0; // slots in use
   #tokens = 0; // slots with a token
   #hand = 0;
   // The last guide counter routed by `#route` (its slot's cell, or -1 when the key is no guide's).
@@ -480,7 +479,6 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     const key = this.#guides.acquire(guideId);
     this.#guides.setTag(key, slot + 1);
     this.#guideKey[slot] = key + 1;
-    this.#used++;
     return slot;
   }
 
@@ -613,7 +611,6 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
     this.#gReset[slot * 2 + 1] = 0;
     this.#beneficiaryKey[slot] = this.#free + 1;
     this.#free = slot;
-    this.#used--;
   }
 
   /** Whether either of a slot's counters has a live window at `nowMs`. */
