@@ -74,7 +74,7 @@ import type {
 } from "../ports/store-steps.js";
 import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
-import { SCRIPTS, type Script } from "./_redis-scripts.js";
+import { SCRIPTS, type Script, verifyScript } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
 import { parseToken, tokenValues } from "./_redis-token.js";
 
@@ -294,6 +294,7 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       maxEvents: this.#maxEvents,
       eventRetentionMs: this.#eventRetentionMs,
       tokenRetentionMs: this.#tokenRetentionMs,
+      verifyScript: verifyScript(prefix, this.#maxEvents, this.#eventRetentionMs),
       eval: (op, s, keys, args) => this.#eval(op, s, keys, args),
       key: (kind, id) => this.#key(kind, id),
       owned: (kind, key) => ownedKey(prefix, kind, key),
