@@ -470,9 +470,10 @@ return 1
 // arguments fewer on every call; a store's scripts are cached on the server once per such triple). KEYS[1] token
 // hash, KEYS[2] (when given: the beneficiary's side is settled here too, one server, its keys named from the
 // token's 'b' and not in KEYS) the provider's counter. ARGV[1] providerId, ARGV[2] candidateHash, ARGV[3]
-// nowMs, ARGV[4] failure windowMs, ARGV[5] provider windowMs, ARGV[6]/[7] the ids of the first event and of
-// the second (token.locked); ARGV[8..10], given only when the JSON text of one of providerId and the two ids is
-// not the text itself in quotes (escapes), the JSON texts of the three: otherwise the script quotes them.
+// nowMs, ARGV[4] the first event's id, ARGV[5] what only a wrong code or provider reads (one argument rather
+// than three: each costs the server and the driver): '<failure windowMs>,<provider windowMs>,<the second
+// event's id (token.locked)>'; ARGV[6..8], given only when the JSON text of one of providerId and the two ids
+// is not the text itself in quotes (escapes), the JSON texts of the three: otherwise the script quotes them.
 // Returns {outcome} or {outcome, d, status, attempts, settled (1/0)} after the step, followed for mismatch and
 // wrong_provider by attemptsLeft, and for wrong_provider by the provider's count (-1 when not settled here).
 // The events are built as verifyStepEvents builds them, field for field (the guide's JSON text, for a token
@@ -490,8 +491,13 @@ local b = t[10]
 if KEYS[2] and b then
   local z = PREFIX .. ':ez:{' .. b .. '}'
   local h = PREFIX .. ':eh:{' .. b .. '}'
-  if outcome == 'mismatch' then incr(PREFIX .. ':c:{' .. b .. '}:bf', ARGV[4] + 0, now) end
-  if outcome == 'wrong_provider' then pf = incr(KEYS[2], ARGV[5] + 0, now) end
+  local id1
+  if outcome == 'mismatch' or outcome == 'wrong_provider' then
+    local fw, pw, l1 = string.match(ARGV[5], '^([^,]*),([^,]*),(.*)$')
+    id1 = l1
+    if outcome == 'mismatch' then incr(PREFIX .. ':c:{' .. b .. '}:bf', fw + 0, now)
+    else pf = incr(KEYS[2], pw + 0, now) end
+  end
   -- the event's fields after atMs: beneficiaryId and guideId (j), providerId, tokenId and channel (k)
   local j = t[11]
   local k = t[12]
@@ -501,31 +507,36 @@ if KEYS[2] and b then
     j = ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. it[2]
     k = ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
   end
-  -- q quotes the ids (the JSON texts in ARGV[8..10] come with their quotes)
+  -- q quotes the ids (the JSON texts in ARGV[6..8] come with their quotes)
   local q = '"'
   local pj = ARGV[1]
-  local e0 = ARGV[6]
-  if ARGV[8] then
+  local e0 = ARGV[4]
+  if ARGV[6] then
     q = ''
-    pj = ARGV[8]
-    e0 = ARGV[9]
+    pj = ARGV[6]
+    e0 = ARGV[7]
   end
-  local head = '{"id":' .. q .. e0 .. q .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q .. pj .. q .. k
+  local head
+  if outcome ~= 'ok' then
+    head = '{"id":' .. q .. e0 .. q .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q .. pj .. q .. k
+  end
   if outcome == 'ok' then
-    append(z, h, ARGV[6], ARGV[3], head .. ',"type":"token.verified"}', CAP, RETENTION)
+    -- one concatenation, without a head string of its own
+    append(z, h, ARGV[4], ARGV[3], '{"id":' .. q .. e0 .. q .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q
+      .. pj .. q .. k .. ',"type":"token.verified"}', CAP, RETENTION)
   elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
     local json = head .. ',"type":"token.rejected","reason":"' .. outcome .. '","attemptsLeft":'
       .. string.format('%d', left)
     if outcome == 'wrong_provider' then json = json .. ',"providerFailures":' .. string.format('%d', pf) end
-    append(z, h, ARGV[6], ARGV[3], json .. '}', CAP, RETENTION)
+    append(z, h, ARGV[4], ARGV[3], json .. '}', CAP, RETENTION)
     if left == 0 then
-      local e1 = ARGV[10] or '"' .. ARGV[7] .. '"'
+      local e1 = ARGV[8] or '"' .. id1 .. '"'
       local locked = '{"id":' .. e1 .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q .. pj .. q .. k
         .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
-      append(z, h, ARGV[7], ARGV[3], locked, CAP, RETENTION)
+      append(z, h, id1, ARGV[3], locked, CAP, RETENTION)
     end
   else
-    append(z, h, ARGV[6], ARGV[3], head .. ',"type":"token.rejected","reason":"' .. outcome .. '"}', CAP,
+    append(z, h, ARGV[4], ARGV[3], head .. ',"type":"token.rejected","reason":"' .. outcome .. '"}', CAP,
       RETENTION)
   end
   settled = 1

@@ -36,6 +36,13 @@ export interface RedisStepHost {
   /** The store's verify script (its prefix, cap and retention built in). */
   readonly verifyScript: Script;
   eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * `eval` in two halves, for a caller that awaits the driver's promise itself (one promise fewer): `send`
+   * hands the driver `["EVALSHA", sha, numkeys, ...keys, ...args]` (`key` routes it), `recover` answers its
+   * failure (the `EVAL` retry on `NOSCRIPT`; any other failure as `StoreUnavailableError`).
+   */
+  send(command: string[], key: string): Promise<unknown>;
+  recover(op: string, s: Script, command: string[], key: string, error: unknown): Promise<unknown>;
   key(kind: "t" | "s" | "ez" | "eh", id: string): string;
   owned(kind: "c" | "o", key: string): string;
   /** `owned("c", key)` for a counter many calls share (a provider's), kept from one call to the next. */
@@ -189,26 +196,28 @@ export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): P
   const tk = host.key("t", guideId);
   const id0 = eventIds[0];
   const id1 = eventIds[1];
-  const args = [
+  const s = host.verifyScript;
+  const command = host.split
+    ? ["EVALSHA", s.sha, "1", tk]
+    : ["EVALSHA", s.sha, "2", tk, host.ownedShared(input.providerFailures.key)];
+  command.push(
     providerId,
     input.candidateHash,
     String(nowMs),
-    String(input.failureWindowMs),
-    String(input.providerFailures.windowMs),
     id0,
-    id1,
-  ];
+    `${input.failureWindowMs},${input.providerFailures.windowMs},${id1}`,
+  );
   // the JSON texts only when one of them is not the text in quotes (see the script)
   const pj = JSON.stringify(providerId);
   const j0 = JSON.stringify(id0);
   const j1 = JSON.stringify(id1);
-  if (!(plain(providerId, pj) && plain(id0, j0) && plain(id1, j1))) args.push(pj, j0, j1);
-  const reply = await host.eval(
-    "verifyStep",
-    host.verifyScript,
-    host.split ? [tk] : [tk, host.ownedShared(input.providerFailures.key)],
-    args,
-  );
+  if (!(plain(providerId, pj) && plain(id0, j0) && plain(id1, j1))) command.push(pj, j0, j1);
+  let reply: unknown;
+  try {
+    reply = await host.send(command, tk);
+  } catch (error) {
+    reply = await host.recover("verifyStep", s, command, tk, error);
+  }
   const attempt = verifyAttemptOf(reply);
   if (attempt.outcome === "not_found") return { attempt, events: [] };
   const settled = (reply as unknown[])[4];

@@ -677,7 +677,7 @@ for (const deployment of deployments) {
           nowMs: T0 + 123_457 + i,
           failureWindowMs: DAY,
           providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
-          eventIds: plain ? ([`e-${i}`, `l/${i}`] as const) : ([`e "${i}"`, `l/${i}`] as const),
+          eventIds: plain ? ([`e-${i}`, `l/${i}`] as const) : ([`e "${i}"`, `l/,${i}`] as const),
         });
         const a = await store.verifyStep(input("h1:bad", provider, 1));
         const b = await store.verifyStep(input("h1:ok", other, 2));
