@@ -466,15 +466,20 @@ end
 return 1
 `;
 
-// The verify step. KEYS[1] token hash, KEYS[2] (when given: the beneficiary's side is settled here too, one
-// server, its keys named from the token's 'b' and not in KEYS) the provider's counter. ARGV[1] providerId,
-// ARGV[2] candidateHash, ARGV[3] nowMs, ARGV[4] prefix, ARGV[5] failure windowMs, ARGV[6] provider windowMs,
-// ARGV[7] cap, ARGV[8] retentionMs, ARGV[9]/[10] the first event's id and the head of its JSON
-// ('{"id":<id>,"atMs":<nowMs>'), ARGV[11]/[12] the second's, ARGV[13]/[14] ',"guideId":<guideId>' and
-// ',"providerId":<providerId>' (JSON texts).
-// Returns {outcome} or {outcome, attemptsLeft, d, status, attempts, settled (1/0), provider count or -1}.
-// The events are built as verifyStepEvents builds them, field for field. The beneficiary's writes come before
-// the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before any write.
+// The verify step, one script per store: its prefix, cap and retentionMs are constants of the source (three
+// arguments fewer on every call; a store's scripts are cached on the server once per such triple). KEYS[1] token
+// hash, KEYS[2] (when given: the beneficiary's side is settled here too, one server, its keys named from the
+// token's 'b' and not in KEYS) the provider's counter. ARGV[1] providerId, ARGV[2] candidateHash, ARGV[3]
+// nowMs, ARGV[4] the first event's id, ARGV[5] what only a wrong code or provider reads (one argument rather
+// than three: each costs the server and the driver): '<failure windowMs>,<provider windowMs>,<the second
+// event's id (token.locked)>'; ARGV[6..8], given only when the JSON text of one of providerId and the two ids
+// is not the text itself in quotes (escapes), the JSON texts of the three: otherwise the script quotes them.
+// Returns {outcome} or {outcome, d, status, attempts, settled (1/0)} after the step, followed for mismatch and
+// wrong_provider by attemptsLeft, and for wrong_provider by the provider's count (-1 when not settled here).
+// The events are built as verifyStepEvents builds them, field for field (the guide's JSON text, for a token
+// without 'j', is its own in 'd': the same JSON.stringify of the same guideId). The beneficiary's writes come
+// before the token's, so a server that refuses the undeclared keys (a cluster node) fails the script before
+// any write.
 const VERIFY_LUA = `${uses(INT_FN, INCR_FN, ...APPEND, ATTEMPT_FNS)}
 local now = ARGV[3] + 0
 local t = redis.call('HMGET', KEYS[1], ${TOKEN_FIELDS}, 'j', 'k')
@@ -484,41 +489,71 @@ local settled = 0
 local pf = -1
 local b = t[10]
 if KEYS[2] and b then
-  local z = ARGV[4] .. ':ez:{' .. b .. '}'
-  local h = ARGV[4] .. ':eh:{' .. b .. '}'
-  if outcome == 'mismatch' then incr(ARGV[4] .. ':c:{' .. b .. '}:bf', ARGV[5] + 0, now) end
-  if outcome == 'wrong_provider' then pf = incr(KEYS[2], ARGV[6] + 0, now) end
+  local z = PREFIX .. ':ez:{' .. b .. '}'
+  local h = PREFIX .. ':eh:{' .. b .. '}'
+  local id1
+  if outcome == 'mismatch' or outcome == 'wrong_provider' then
+    local fw, pw, l1 = string.match(ARGV[5], '^([^,]*),([^,]*),(.*)$')
+    id1 = l1
+    if outcome == 'mismatch' then incr(PREFIX .. ':c:{' .. b .. '}:bf', fw + 0, now)
+    else pf = incr(KEYS[2], pw + 0, now) end
+  end
   -- the event's fields after atMs: beneficiaryId and guideId (j), providerId, tokenId and channel (k)
   local j = t[11]
   local k = t[12]
   if not (j and k) then
     ${ITEMS_FN.trim()}
     local it = items(t[7])
-    j = ',"beneficiaryId":' .. it[4] .. ARGV[13]
+    j = ',"beneficiaryId":' .. it[4] .. ',"guideId":' .. it[2]
     k = ',"tokenId":' .. it[1] .. ',"channel":' .. it[9]
   end
-  local cap = ARGV[7] + 0
-  local retention = ARGV[8] + 0
+  -- q quotes the ids (the JSON texts in ARGV[6..8] come with their quotes)
+  local q = '"'
+  local pj = ARGV[1]
+  local e0 = ARGV[4]
+  if ARGV[6] then
+    q = ''
+    pj = ARGV[6]
+    e0 = ARGV[7]
+  end
+  local head
+  if outcome ~= 'ok' then
+    head = '{"id":' .. q .. e0 .. q .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q .. pj .. q .. k
+  end
   if outcome == 'ok' then
-    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.verified"}', cap, retention)
+    -- one concatenation, without a head string of its own
+    append(z, h, ARGV[4], ARGV[3], '{"id":' .. q .. e0 .. q .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q
+      .. pj .. q .. k .. ',"type":"token.verified"}', CAP, RETENTION)
   elseif outcome == 'mismatch' or outcome == 'wrong_provider' then
-    local json = ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"' .. outcome
-      .. '","attemptsLeft":' .. string.format('%d', left)
+    local json = head .. ',"type":"token.rejected","reason":"' .. outcome .. '","attemptsLeft":'
+      .. string.format('%d', left)
     if outcome == 'wrong_provider' then json = json .. ',"providerFailures":' .. string.format('%d', pf) end
-    append(z, h, ARGV[9], ARGV[3], json .. '}', cap, retention)
+    append(z, h, ARGV[4], ARGV[3], json .. '}', CAP, RETENTION)
     if left == 0 then
-      local locked = ARGV[12] .. j .. ARGV[14] .. k .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
-      append(z, h, ARGV[11], ARGV[3], locked, cap, retention)
+      local e1 = ARGV[8] or '"' .. id1 .. '"'
+      local locked = '{"id":' .. e1 .. ',"atMs":' .. ARGV[3] .. j .. ',"providerId":' .. q .. pj .. q .. k
+        .. ',"type":"token.locked","reason":"' .. outcome .. '"}'
+      append(z, h, id1, ARGV[3], locked, CAP, RETENTION)
     end
   else
-    append(z, h, ARGV[9], ARGV[3], ARGV[10] .. j .. ARGV[14] .. k .. ',"type":"token.rejected","reason":"'
-      .. outcome .. '"}', cap, retention)
+    append(z, h, ARGV[4], ARGV[3], head .. ',"type":"token.rejected","reason":"' .. outcome .. '"}', CAP,
+      RETENTION)
   end
   settled = 1
 end
 settle(KEYS[1], outcome, status)
-return {outcome, left, t[7], status, attempts, settled, pf}
+if outcome == 'wrong_provider' then return {outcome, t[7], status, attempts, settled, left, pf} end
+if outcome == 'mismatch' then return {outcome, t[7], status, attempts, settled, left} end
+return {outcome, t[7], status, attempts, settled}
 `;
+
+/**
+ * The verify script of a store: `VERIFY_LUA` with its prefix (letters, digits, `_`, `.`, `-`, `:`), cap and
+ * retentionMs (safe integers) as constants.
+ */
+export function verifyScript(prefix: string, cap: number, retentionMs: number): Script {
+  return script(`local PREFIX, CAP, RETENTION = '${prefix}', ${cap}, ${retentionMs}\n${VERIFY_LUA}`);
+}
 
 // App mode, before the comparison. KEYS[1] failures, KEYS[2] app attempts, KEYS[3] app secret, KEYS[4]/[5] the
 // locked event's log. ARGV[1] nowMs, ARGV[2] failures max, ARGV[3] its windowMs, ARGV[4] attempts max, ARGV[5]
@@ -610,7 +645,6 @@ export const SCRIPTS = {
   issue: script(ISSUE_LUA),
   issueCheck: script(ISSUE_CHECK_LUA),
   unappend: script(UNAPPEND_LUA),
-  verify: script(VERIFY_LUA),
   appBegin: script(APP_BEGIN_LUA),
   appFinish: script(APP_FINISH_LUA),
   list: script(LIST_LUA),

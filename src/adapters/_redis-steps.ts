@@ -33,7 +33,16 @@ export interface RedisStepHost {
   readonly maxEvents: number;
   readonly eventRetentionMs: number;
   readonly tokenRetentionMs: number;
+  /** The store's verify script (its prefix, cap and retention built in). */
+  readonly verifyScript: Script;
   eval(op: string, s: Script, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * `eval` in two halves, for a caller that awaits the driver's promise itself (one promise fewer): `send`
+   * hands the driver `["EVALSHA", sha, numkeys, ...keys, ...args]` (`key` routes it), `recover` answers its
+   * failure (the `EVAL` retry on `NOSCRIPT`; any other failure as `StoreUnavailableError`).
+   */
+  send(command: string[], key: string): Promise<unknown>;
+  recover(op: string, s: Script, command: string[], key: string, error: unknown): Promise<unknown>;
   key(kind: "t" | "s" | "ez" | "eh", id: string): string;
   owned(kind: "c" | "o", key: string): string;
   /** `owned("c", key)` for a counter many calls share (a provider's), kept from one call to the next. */
@@ -153,36 +162,65 @@ export async function releaseEvents(
   await Promise.all(groups.all().map((g) => host.eval(op, SCRIPTS.unappend, g.keys, g.args)));
 }
 
+/** Whether a string's JSON text is the string itself in quotes (nothing to escape). */
+function plain(text: string, json: string): boolean {
+  return json.length === text.length + 2;
+}
+
+/** The attempt of the verify script's `{outcome, d, status, attempts, settled[, attemptsLeft[, count]]}`. */
+function verifyAttemptOf(reply: unknown): AttemptResult {
+  if (!Array.isArray(reply)) throw fail("verifyStep");
+  const outcome = String(reply[0]);
+  if (outcome === "not_found") return { outcome };
+  const token = parseToken(reply[1], reply[2], reply[3]);
+  if (!token) throw fail("verifyStep");
+  switch (outcome) {
+    case "mismatch":
+    case "wrong_provider":
+      return { outcome, token, attemptsLeft: Number(reply[5]) };
+    case "ok":
+    case "expired":
+    case "consumed":
+    case "revoked":
+    case "locked":
+    case "superseded":
+      return { outcome, token };
+    default:
+      throw fail("verifyStep");
+  }
+}
+
 /** `verifyStep`: one script on a standalone server; on a cluster see the module. */
 export async function verifyStep(host: RedisStepHost, input: VerifyStepInput): Promise<VerifyStepResult> {
   const { guideId, providerId, nowMs, eventIds } = input;
   const tk = host.key("t", guideId);
-  const one = !host.split;
-  const now = String(nowMs);
-  const reply = await host.eval(
-    "verifyStep",
-    SCRIPTS.verify,
-    one ? [tk, host.ownedShared(input.providerFailures.key)] : [tk],
-    [
-      providerId,
-      input.candidateHash,
-      now,
-      host.prefix,
-      String(input.failureWindowMs),
-      String(input.providerFailures.windowMs),
-      String(host.maxEvents),
-      String(host.eventRetentionMs),
-      eventIds[0],
-      `{"id":${JSON.stringify(eventIds[0])},"atMs":${now}`,
-      eventIds[1],
-      `{"id":${JSON.stringify(eventIds[1])},"atMs":${now}`,
-      `,"guideId":${JSON.stringify(guideId)}`,
-      `,"providerId":${JSON.stringify(providerId)}`,
-    ],
+  const id0 = eventIds[0];
+  const id1 = eventIds[1];
+  const s = host.verifyScript;
+  const command = host.split
+    ? ["EVALSHA", s.sha, "1", tk]
+    : ["EVALSHA", s.sha, "2", tk, host.ownedShared(input.providerFailures.key)];
+  command.push(
+    providerId,
+    input.candidateHash,
+    String(nowMs),
+    id0,
+    `${input.failureWindowMs},${input.providerFailures.windowMs},${id1}`,
   );
-  const attempt = attemptOf("verifyStep", reply);
+  // the JSON texts only when one of them is not the text in quotes (see the script)
+  const pj = JSON.stringify(providerId);
+  const j0 = JSON.stringify(id0);
+  const j1 = JSON.stringify(id1);
+  if (!(plain(providerId, pj) && plain(id0, j0) && plain(id1, j1))) command.push(pj, j0, j1);
+  let reply: unknown;
+  try {
+    reply = await host.send(command, tk);
+  } catch (error) {
+    reply = await host.recover("verifyStep", s, command, tk, error);
+  }
+  const attempt = verifyAttemptOf(reply);
   if (attempt.outcome === "not_found") return { attempt, events: [] };
-  const settled = (reply as unknown[])[5];
+  const settled = (reply as unknown[])[4];
   if (Number(settled) === 1) {
     const count = attempt.outcome === "wrong_provider" ? Number((reply as unknown[])[6]) : undefined;
     return { attempt, events: verifyStepEvents(input, attempt, count) };

@@ -74,7 +74,7 @@ import type {
 } from "../ports/store-steps.js";
 import { issueStep } from "./_redis-issue.js";
 import { ownedKey, tagOf } from "./_redis-keys.js";
-import { SCRIPTS, type Script } from "./_redis-scripts.js";
+import { SCRIPTS, type Script, verifyScript } from "./_redis-scripts.js";
 import * as steps from "./_redis-steps.js";
 import { parseToken, tokenValues } from "./_redis-token.js";
 
@@ -294,7 +294,10 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
       maxEvents: this.#maxEvents,
       eventRetentionMs: this.#eventRetentionMs,
       tokenRetentionMs: this.#tokenRetentionMs,
+      verifyScript: verifyScript(prefix, this.#maxEvents, this.#eventRetentionMs),
       eval: (op, s, keys, args) => this.#eval(op, s, keys, args),
+      send: (command, key) => this.#send(command, key),
+      recover: (op, s, command, key, error) => this.#recover(op, s, command, key, error),
       key: (kind, id) => this.#key(kind, id),
       owned: (kind, key) => ownedKey(prefix, kind, key),
       ownedShared: (key) => {
@@ -351,14 +354,29 @@ export class RedisTokenStore implements TokenStore, TokenStoreSteps {
     } catch (error) {
       return Promise.reject(fail(op, error));
     }
-    return first.catch((error: unknown) => {
-      if (!isNoScript(error)) throw fail(op, error);
-      const retry = command.slice();
-      retry[0] = "EVAL";
-      retry[1] = s.source;
-      return this.#send(retry, keys[0]).catch((again: unknown) => {
-        throw fail(op, again);
-      });
+    return first.catch((error: unknown) => this.#recover(op, s, command, keys[0], error));
+  }
+
+  /** After `command` (an `EVALSHA` of `s`) failed with `error`: `EVAL` once on `NOSCRIPT`, else the failure. */
+  #recover(
+    op: string,
+    s: Script,
+    command: string[],
+    key: string | undefined,
+    error: unknown,
+  ): Promise<unknown> {
+    if (!isNoScript(error)) return Promise.reject(fail(op, error));
+    const retry = command.slice();
+    retry[0] = "EVAL";
+    retry[1] = s.source;
+    let again: Promise<unknown>;
+    try {
+      again = this.#send(retry, key);
+    } catch (error2) {
+      return Promise.reject(fail(op, error2));
+    }
+    return again.catch((error2: unknown) => {
+      throw fail(op, error2);
     });
   }
 

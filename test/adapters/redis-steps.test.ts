@@ -11,7 +11,7 @@ import * as OTPAuth from "otpauth";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownedKey, slotTag, tagOf } from "../../src/adapters/_redis-keys.js";
-import { SCRIPTS } from "../../src/adapters/_redis-scripts.js";
+import { SCRIPTS, verifyScript } from "../../src/adapters/_redis-scripts.js";
 import { type RedisClientLike, RedisTokenStore } from "../../src/adapters/redis.js";
 import { rateLimitKeys } from "../../src/policy/rate-limit.js";
 import type { TokenEvent } from "../../src/ports/events.js";
@@ -443,6 +443,11 @@ for (const deployment of deployments) {
       prefixes.push(prefix);
       return { prefix, store: new RedisTokenStore({ client: d.client, prefix, ...over }) };
     };
+    // a store's verify script (its prefix built in, the default cap and retention) cached on every node
+    const loadVerify = async (prefix: string) => {
+      const s = verifyScript(prefix, 1000, 365 * DAY);
+      for (const send of await d.masters()) await send(["SCRIPT", "LOAD", s.source]);
+    };
     beforeAll(async () => {
       d = await deployment.open();
       // every script cached on every node, so the counts below are the steady state (no NOSCRIPT retry)
@@ -461,7 +466,8 @@ for (const deployment of deployments) {
     });
 
     it("the service's issue (until the first delivery try) and verify, in round trips counted on the driver", async () => {
-      const { store } = open("trips");
+      const { prefix, store } = open("trips");
+      await loadVerify(prefix);
       const clock = new FakeClock(T0);
       const outbox = new OutboxNotifier();
       let beforeSend = "";
@@ -637,15 +643,18 @@ for (const deployment of deployments) {
     });
 
     it.each([
-      ["a token saved now", false],
-      ["a token saved before the event pieces (no 'j', 'k': read out of 'd')", true],
+      ["a token saved now", false, false],
+      ["a token saved before the event pieces (no 'j', 'k': read out of 'd')", true, false],
+      ["ids and providers with nothing to escape (the script quotes them)", false, true],
+      ["ids and providers with nothing to escape, a token without 'j', 'k'", true, true],
     ])(
       "the events a verify step builds in Lua read back exactly as verifyStepEvents makes them: %s",
-      async (_, older) => {
+      async (_, older, plain) => {
         const { prefix, store } = open("exact");
         const ben = 'b "q" \\ / ção {t}';
         const guide = 'g\u00e9 "x" / y';
-        const provider = "p \\ z";
+        const provider = plain ? "p-z/\u00e7" : "p \\ z";
+        const other = plain ? "other-p" : 'other "p"';
         await store.save({
           tokenId: 'tok "1" /',
           guideId: guide,
@@ -668,10 +677,10 @@ for (const deployment of deployments) {
           nowMs: T0 + 123_457 + i,
           failureWindowMs: DAY,
           providerFailures: { key: rateLimitKeys.providerFailures(providerId), windowMs: DAY },
-          eventIds: [`e "${i}"`, `l/${i}`] as const,
+          eventIds: plain ? ([`e-${i}`, `l/${i}`] as const) : ([`e "${i}"`, `l/,${i}`] as const),
         });
         const a = await store.verifyStep(input("h1:bad", provider, 1));
-        const b = await store.verifyStep(input("h1:ok", 'other "p"', 2));
+        const b = await store.verifyStep(input("h1:ok", other, 2));
         const c = await store.verifyStep(input("h1:ok", provider, 3));
         const events = [...a.events, ...b.events, ...c.events];
         expect(events.map((e) => [e.type, e.reason, e.attemptsLeft, e.providerFailures])).toEqual([
@@ -934,6 +943,7 @@ for (const deployment of deployments) {
     it("a token saved without the beneficiary's tag (an older version) verifies the same, in a second call", async () => {
       const stepped = open("old");
       const composed = open("oldc");
+      await loadVerify(stepped.prefix);
       const run = async (s: SteppingStore, raw?: string) => {
         await s.save({
           tokenId: "old-t",
