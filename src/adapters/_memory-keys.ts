@@ -103,13 +103,20 @@ export class KeyTable {
     }
   }
 
-  /** The text of an entry. */
+  /** The text of an entry (the string last found or read when it is that entry's: no decoding). */
   text(index: number): string {
+    if (index === this.#lastIndex) return this.#lastText!;
     const ref = this.#ref[index]!;
     if (ref === 0) return this.#aside.get(index)!;
     const p = (ref & REF_MASK) << 2;
     const u8 = this.#arena.u8[ref >>> REF_SHIFT]!;
-    return String.fromCharCode.apply(null, u8.subarray(p, p + this.#len[index]!) as unknown as number[]);
+    const text = String.fromCharCode.apply(
+      null,
+      u8.subarray(p, p + this.#len[index]!) as unknown as number[],
+    );
+    this.#lastText = text;
+    this.#lastIndex = index;
+    return text;
   }
 
   /** The integer the owner attached to an entry (0 until set). */
