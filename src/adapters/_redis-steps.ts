@@ -55,17 +55,20 @@ export function fail(op: string, cause?: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`${op} failed`, { cause, scope: "redis" });
 }
 
-/** The attempt of a `{outcome, attemptsLeft, d, status, attempts, …}` reply (the attempt and verify scripts). */
-export function attemptOf(op: string, reply: unknown): AttemptResult {
+/**
+ * The attempt of a script's reply: the outcome at 0, the token's `d`, status and attempts from `at`, and for a
+ * wrong code or provider attemptsLeft at `leftAt`.
+ */
+function attemptAt(op: string, reply: unknown, at: number, leftAt: number): AttemptResult {
   if (!Array.isArray(reply)) throw fail(op);
   const outcome = String(reply[0]);
   if (outcome === "not_found") return { outcome };
-  const token = parseToken(reply[2], reply[3], reply[4]);
+  const token = parseToken(reply[at], reply[at + 1], reply[at + 2]);
   if (!token) throw fail(op);
   switch (outcome) {
     case "mismatch":
     case "wrong_provider":
-      return { outcome, token, attemptsLeft: Number(reply[1]) };
+      return { outcome, token, attemptsLeft: Number(reply[leftAt]) };
     case "ok":
     case "expired":
     case "consumed":
@@ -76,6 +79,11 @@ export function attemptOf(op: string, reply: unknown): AttemptResult {
     default:
       throw fail(op);
   }
+}
+
+/** The attempt of the attempt script's `{outcome, attemptsLeft, d, status, attempts}`. */
+export function attemptOf(op: string, reply: unknown): AttemptResult {
+  return attemptAt(op, reply, 2, 1);
 }
 
 /** Whether every key is in one slot (always, on a standalone server). */
@@ -169,25 +177,7 @@ function plain(text: string, json: string): boolean {
 
 /** The attempt of the verify script's `{outcome, d, status, attempts, settled[, attemptsLeft[, count]]}`. */
 function verifyAttemptOf(reply: unknown): AttemptResult {
-  if (!Array.isArray(reply)) throw fail("verifyStep");
-  const outcome = String(reply[0]);
-  if (outcome === "not_found") return { outcome };
-  const token = parseToken(reply[1], reply[2], reply[3]);
-  if (!token) throw fail("verifyStep");
-  switch (outcome) {
-    case "mismatch":
-    case "wrong_provider":
-      return { outcome, token, attemptsLeft: Number(reply[5]) };
-    case "ok":
-    case "expired":
-    case "consumed":
-    case "revoked":
-    case "locked":
-    case "superseded":
-      return { outcome, token };
-    default:
-      throw fail("verifyStep");
-  }
+  return attemptAt("verifyStep", reply, 1, 5);
 }
 
 /** `verifyStep`: one script on a standalone server; on a cluster see the module. */
