@@ -14,6 +14,7 @@
  * @module
  */
 import type { CounterState } from "../ports/store.js";
+import { grown } from "./_memory-columns.js";
 import type { Pacer } from "./_memory-pacer.js";
 
 const MAX_COUNT = 0xffffffff;
@@ -124,12 +125,8 @@ class CounterTable {
       slot = this.#high++;
       if (slot * this.#families >= this.#count.length) {
         const capacity = Math.max(1024, (this.#count.length / this.#families) * 2) * this.#families;
-        const count = new Uint32Array(capacity);
-        count.set(this.#count);
-        this.#count = count;
-        const reset = new Float64Array(capacity);
-        reset.set(this.#reset);
-        this.#reset = reset;
+        this.#count = grown(this.#count, new Uint32Array(capacity));
+        this.#reset = grown(this.#reset, new Float64Array(capacity));
       }
     }
     this.#key[slot] = key;

@@ -30,6 +30,7 @@ import type { Mutable } from "../_internal/mutable.js";
 import type { TokenEvent, TokenEventType } from "../ports/events.js";
 import type { ListEventsOptions } from "../ports/store.js";
 import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
+import { grown } from "./_memory-columns.js";
 import type { Interner } from "./_memory-intern.js";
 import type { KeyTable } from "./_memory-keys.js";
 import type { Pacer } from "./_memory-pacer.js";
@@ -652,18 +653,14 @@ export class MemoryEventLog {
   }
 
   #groupGrow(capacity: number): void {
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(old: T, next: T): T => {
-      next.set(old as never);
-      return next;
-    };
-    this.#gGuide = grow(this.#gGuide, new Int32Array(capacity));
-    this.#gChain = grow(this.#gChain, new Int32Array(capacity));
-    this.#gProvider = grow(this.#gProvider, new Int32Array(capacity));
-    this.#gFlags = grow(this.#gFlags, new Uint8Array(capacity));
-    this.#gToken = grow(this.#gToken, new Uint8Array(capacity * ID_BYTES));
-    this.#gDelivery = grow(this.#gDelivery, new Uint8Array(capacity * ID_BYTES));
-    this.#gBase = grow(this.#gBase, new Float64Array(capacity));
-    this.#gUsers = grow(this.#gUsers, new Int32Array(capacity));
+    this.#gGuide = grown(this.#gGuide, new Int32Array(capacity));
+    this.#gChain = grown(this.#gChain, new Int32Array(capacity));
+    this.#gProvider = grown(this.#gProvider, new Int32Array(capacity));
+    this.#gFlags = grown(this.#gFlags, new Uint8Array(capacity));
+    this.#gToken = grown(this.#gToken, new Uint8Array(capacity * ID_BYTES));
+    this.#gDelivery = grown(this.#gDelivery, new Uint8Array(capacity * ID_BYTES));
+    this.#gBase = grown(this.#gBase, new Float64Array(capacity));
+    this.#gUsers = grown(this.#gUsers, new Int32Array(capacity));
     this.#gCapacity = capacity;
   }
 
@@ -716,15 +713,10 @@ export class MemoryEventLog {
     else chain = this.#chainHigh++;
     if (chain >= this.#head.length) {
       const capacity = Math.max(1024, this.#head.length * 2);
-      const grow = (old: Int32Array) => {
-        const next = new Int32Array(capacity);
-        next.set(old);
-        return next;
-      };
-      this.#chainKey = grow(this.#chainKey);
-      this.#head = grow(this.#head);
-      this.#tail = grow(this.#tail);
-      this.#count = grow(this.#count);
+      this.#chainKey = grown(this.#chainKey, new Int32Array(capacity));
+      this.#head = grown(this.#head, new Int32Array(capacity));
+      this.#tail = grown(this.#tail, new Int32Array(capacity));
+      this.#count = grown(this.#count, new Int32Array(capacity));
     }
     if (typeof beneficiary === "string") {
       const key = this.#beneficiaries.acquire(beneficiary);

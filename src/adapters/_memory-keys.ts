@@ -11,6 +11,7 @@
  * @module
  */
 import { ByteArena, REF_MASK, REF_SHIFT } from "./_memory-arena.js";
+import { grown } from "./_memory-columns.js";
 
 /** The longest text kept as bytes. */
 const MAX_BYTES = 255;
@@ -202,15 +203,11 @@ export class KeyTable {
   }
 
   #grow(capacity: number): void {
-    const grow = <T extends Int32Array | Uint8Array>(old: T, next: T): T => {
-      next.set(old as never);
-      return next;
-    };
-    this.#ref = grow(this.#ref, new Int32Array(capacity));
-    this.#len = grow(this.#len, new Uint8Array(capacity));
-    this.#units = grow(this.#units, new Uint8Array(capacity));
-    this.#hash = grow(this.#hash, new Int32Array(capacity));
-    this.#uses = grow(this.#uses, new Int32Array(capacity));
-    this.#tag = grow(this.#tag, new Int32Array(capacity));
+    this.#ref = grown(this.#ref, new Int32Array(capacity));
+    this.#len = grown(this.#len, new Uint8Array(capacity));
+    this.#units = grown(this.#units, new Uint8Array(capacity));
+    this.#hash = grown(this.#hash, new Int32Array(capacity));
+    this.#uses = grown(this.#uses, new Int32Array(capacity));
+    this.#tag = grown(this.#tag, new Int32Array(capacity));
   }
 }

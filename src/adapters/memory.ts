@@ -41,6 +41,7 @@ import {
   type VerifyStepResult,
   verifyStepEvents,
 } from "../ports/store-steps.js";
+import { grown } from "./_memory-columns.js";
 import { MemoryCounters } from "./_memory-counters.js";
 import { MemoryEventLog } from "./_memory-events.js";
 import { Interner } from "./_memory-intern.js";
@@ -555,33 +556,15 @@ export class MemoryTokenStore implements TokenStore, TokenStoreSteps {
   }
 
   #grow(capacity: number): void {
-    const times = new Float64Array(capacity * 2);
-    times.set(this.#times);
-    this.#times = times;
-    const meta = new Uint32Array(capacity * 2);
-    meta.set(this.#meta);
-    this.#meta = meta;
-    const hash = new Uint8Array(capacity * HASH_BYTES);
-    hash.set(this.#hash);
-    this.#hash = hash;
-    const id = new Uint8Array(capacity * ID_BYTES);
-    id.set(this.#id);
-    this.#id = id;
-    const guideKey = new Int32Array(capacity);
-    guideKey.set(this.#guideKey);
-    this.#guideKey = guideKey;
-    const beneficiaryKey = new Int32Array(capacity);
-    beneficiaryKey.set(this.#beneficiaryKey);
-    this.#beneficiaryKey = beneficiaryKey;
-    const hasToken = new Uint8Array(capacity);
-    hasToken.set(this.#hasToken);
-    this.#hasToken = hasToken;
-    const count = new Uint32Array(capacity * 2);
-    count.set(this.#gCount);
-    this.#gCount = count;
-    const reset = new Float64Array(capacity * 2);
-    reset.set(this.#gReset);
-    this.#gReset = reset;
+    this.#times = grown(this.#times, new Float64Array(capacity * 2));
+    this.#meta = grown(this.#meta, new Uint32Array(capacity * 2));
+    this.#hash = grown(this.#hash, new Uint8Array(capacity * HASH_BYTES));
+    this.#id = grown(this.#id, new Uint8Array(capacity * ID_BYTES));
+    this.#guideKey = grown(this.#guideKey, new Int32Array(capacity));
+    this.#beneficiaryKey = grown(this.#beneficiaryKey, new Int32Array(capacity));
+    this.#hasToken = grown(this.#hasToken, new Uint8Array(capacity));
+    this.#gCount = grown(this.#gCount, new Uint32Array(capacity * 2));
+    this.#gReset = grown(this.#gReset, new Float64Array(capacity * 2));
     this.#capacity = capacity;
   }
 
