@@ -9,6 +9,15 @@ import Redis from "ioredis";
 /** Whether the `redis-server` binary is installed. */
 export const hasRedisBinary = spawnSync("redis-server", ["--version"]).status === 0;
 
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,6 +30,18 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * A port for a cluster node: free, at most 55535, and with its cluster bus port (10,000 higher, which
+ * redis-server binds too, or refuses to start) free as well.
+ */
+export async function freeClusterPort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort();
+    if (port <= 55535 && (await canBind(port + 10_000))) return port;
+  }
+  throw new Error("no free port pair for a cluster node (port and port + 10000)");
 }
 
 /** Polls `check` every 50 ms until it resolves true; rejects after `timeoutMs`. */
@@ -62,6 +83,11 @@ export class RedisProcess {
     readonly port: number,
     readonly extraArgs: readonly string[] = [],
   ) {}
+  /**
+   * Starts the server and waits until it answers, and answers as this process: another server that took the
+   * port meanwhile (ports are picked free, then bound by the child) would otherwise stand in for it, and a
+   * pause or a kill of the child would not reach the server the tests talk to.
+   */
   async start(): Promise<void> {
     const child = spawn(
       "redis-server",
@@ -76,10 +102,25 @@ export class RedisProcess {
         "no",
         ...this.extraArgs,
       ],
-      { stdio: "ignore" },
+      { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#child = child;
-    await waitFor(async () => (await callOnce(this.port, "PING")) === "PONG", `redis-server on ${this.port}`);
+    let log = "";
+    const keep = (chunk: Buffer) => {
+      log = (log + chunk.toString("utf8")).slice(-2000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const exited = () => child.exitCode !== null || child.signalCode !== null;
+    const pid = child.pid;
+    await waitFor(async () => {
+      if (exited()) return true;
+      const info = String(await callOnce(this.port, "INFO", "server"));
+      return new RegExp(`^process_id:${pid}\\r?$`, "m").test(info);
+    }, `redis-server (pid ${pid}) on ${this.port}`);
+    if (exited()) throw new Error(`redis-server on ${this.port} exited at start:\n${log}`);
+    child.stdout?.off("data", keep).resume();
+    child.stderr?.off("data", keep).resume();
   }
   signal(sig: NodeJS.Signals): void {
     this.#child?.kill(sig);
