@@ -243,95 +243,10 @@ BEGIN
   RETURN NEXT;
 END $ht$;
 
--- ht_verify_step (version 4): the attempt, the failure counter, the lock and the verification's events. Every
--- write is inline (no nested function call, and ht_key_part only for an id with a reserved character), the result
--- row goes out with RETURN NEXT (no RETURN QUERY), and each outcome takes the shortest way through. Version 5
--- calls ht_verify instead; this one stays for the instances of the previous release.
-CREATE OR REPLACE FUNCTION "health_token".ht_verify_step(
-  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
-  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
-RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiary_id text, r_code_hash text,
-  r_issued_at_ms bigint, r_expires_at_ms bigint, r_max_attempts integer, r_attempts integer, r_status text,
-  r_channel text, r_provider_failures bigint)
-LANGUAGE plpgsql AS $ht$
-DECLARE
-  v_left integer;
-  v_count bigint;
-  v_reset bigint;
-  v_base text;
-BEGIN
-  UPDATE "health_token".tokens AS t SET
-          attempts = t.attempts + CASE WHEN (t.status = 'active' AND p_now::bigint < t.expires_at_ms
-      AND (t.provider_id <> p_provider::text OR (t.code_hash <> p_hash::text AND NOT COALESCE(t.prev_code_hash = p_hash::text AND p_now::bigint < t.prev_expires_at_ms, false)))) THEN 1 ELSE 0 END,
-          status = CASE WHEN (t.status = 'active' AND p_now::bigint < t.expires_at_ms
-      AND (t.provider_id <> p_provider::text OR (t.code_hash <> p_hash::text AND NOT COALESCE(t.prev_code_hash = p_hash::text AND p_now::bigint < t.prev_expires_at_ms, false)))) AND t.attempts + 1 >= t.max_attempts THEN 'locked'
-            WHEN (CASE
-      WHEN t.status IN ('revoked', 'consumed') THEN t.status
-      WHEN p_now::bigint >= t.expires_at_ms THEN 'expired'
-      WHEN t.status = 'locked' THEN 'locked'
-      WHEN t.provider_id <> p_provider::text THEN 'wrong_provider'
-      WHEN t.code_hash <> p_hash::text AND COALESCE(t.prev_code_hash = p_hash::text AND p_now::bigint < t.prev_expires_at_ms, false) THEN 'superseded'
-      WHEN t.code_hash <> p_hash::text THEN 'mismatch'
-      ELSE 'ok' END) = 'ok' THEN 'consumed' ELSE t.status END,
-          last_outcome = (CASE
-      WHEN t.status IN ('revoked', 'consumed') THEN t.status
-      WHEN p_now::bigint >= t.expires_at_ms THEN 'expired'
-      WHEN t.status = 'locked' THEN 'locked'
-      WHEN t.provider_id <> p_provider::text THEN 'wrong_provider'
-      WHEN t.code_hash <> p_hash::text AND COALESCE(t.prev_code_hash = p_hash::text AND p_now::bigint < t.prev_expires_at_ms, false) THEN 'superseded'
-      WHEN t.code_hash <> p_hash::text THEN 'mismatch'
-      ELSE 'ok' END)
-        WHERE t.guide_id = p_guide::text
-  RETURNING t.last_outcome, t.token_id, t.provider_id, t.beneficiary_id, t.code_hash, t.issued_at_ms,
-    t.expires_at_ms, t.max_attempts, t.attempts, t.status, t.channel
-  INTO r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms,
-    r_max_attempts, r_attempts, r_status, r_channel;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  -- The fields of verifyStepEvents, in its key order, after the id.
-  v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || to_json((r_beneficiary_id)::text)::text
-    || ',"guideId":' || to_json((p_guide)::text)::text || ',"providerId":' || to_json((p_provider)::text)::text
-    || ',"tokenId":' || to_json((r_token_id)::text)::text || ',"channel":' || to_json((r_channel)::text)::text;
-  IF r_outcome = 'mismatch' THEN
-    INSERT INTO "health_token".counters AS c (key, count, reset_at_ms) VALUES ('rl:bf:' || CASE WHEN ltrim(r_beneficiary_id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-') = '' THEN r_beneficiary_id ELSE "health_token".ht_key_part(r_beneficiary_id) END, 1, p_now::bigint + p_failure_window::bigint)
-        ON CONFLICT (key) DO UPDATE SET
-          count = CASE WHEN c.reset_at_ms <= p_now::bigint THEN 1 ELSE c.count + 1 END,
-          reset_at_ms = CASE WHEN c.reset_at_ms <= p_now::bigint THEN p_now::bigint + p_failure_window::bigint
-            ELSE c.reset_at_ms END
-        RETURNING c.count, c.reset_at_ms
-    INTO v_count, v_reset;
-  ELSIF r_outcome = 'wrong_provider' THEN
-    INSERT INTO "health_token".counters AS c (key, count, reset_at_ms) VALUES (p_provider_key, 1, p_now::bigint + p_provider_window::bigint)
-        ON CONFLICT (key) DO UPDATE SET
-          count = CASE WHEN c.reset_at_ms <= p_now::bigint THEN 1 ELSE c.count + 1 END,
-          reset_at_ms = CASE WHEN c.reset_at_ms <= p_now::bigint THEN p_now::bigint + p_provider_window::bigint
-            ELSE c.reset_at_ms END
-        RETURNING c.count, c.reset_at_ms
-    INTO r_provider_failures, v_reset;
-  ELSE
-    INSERT INTO "health_token".events (beneficiary_id, event_id, at_ms, body)
-    VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || to_json((p_event_id)::text)::text || v_base
-      || CASE WHEN r_outcome = 'ok' THEN ',"type":"token.verified"}'
-        ELSE ',"type":"token.rejected","reason":"' || r_outcome || '"}' END);
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  v_left := GREATEST(0, r_max_attempts - r_attempts);
-  INSERT INTO "health_token".events (beneficiary_id, event_id, at_ms, body)
-  VALUES (r_beneficiary_id, p_event_id, p_now, '{"id":' || to_json((p_event_id)::text)::text || v_base
-    || ',"type":"token.rejected","reason":"' || r_outcome || '","attemptsLeft":' || v_left
-    || COALESCE(',"providerFailures":' || r_provider_failures, '') || '}');
-  IF v_left = 0 THEN
-    INSERT INTO "health_token".events (beneficiary_id, event_id, at_ms, body)
-    VALUES (r_beneficiary_id, p_locked_event_id, p_now, '{"id":' || to_json((p_locked_event_id)::text)::text || v_base
-      || ',"type":"token.locked","reason":"' || r_outcome || '"}');
-  END IF;
-  RETURN NEXT;
-END $ht$;
-
--- ht_verify (version 5): ht_verify_step's body, its result as one text[] (NULL: no token), in the order of its
--- columns: a scalar call, cheaper for the server than a set-returning function of 12 columns.
+-- ht_verify (version 5): the attempt, the failure counter, the lock and the verification's events, the result
+-- as one text[] (NULL: no token) in the order of ht_verify_step's columns. Every write is inline (no nested
+-- function call, and ht_key_part only for an id with a reserved character), and each outcome takes the shortest
+-- way through.
 CREATE OR REPLACE FUNCTION "health_token".ht_verify(
   p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
   p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
@@ -422,6 +337,48 @@ BEGIN
       || ',"type":"token.locked","reason":"' || r_outcome || '"}');
   END IF;
   RETURN ARRAY[r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms, r_max_attempts, r_attempts, r_status, r_channel, r_provider_failures]::text[];
+END $ht$;
+
+-- ht_verify_step (version 4; since version 5 a wrapper of ht_verify, which the library calls): the same step
+-- as a one-row set, for the instances of the previous release.
+CREATE OR REPLACE FUNCTION "health_token".ht_verify_step(
+  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
+  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
+RETURNS TABLE (
+  r_outcome text,
+  r_token_id text,
+  r_provider_id text,
+  r_beneficiary_id text,
+  r_code_hash text,
+  r_issued_at_ms bigint,
+  r_expires_at_ms bigint,
+  r_max_attempts integer,
+  r_attempts integer,
+  r_status text,
+  r_channel text,
+  r_provider_failures bigint)
+LANGUAGE plpgsql AS $ht$
+DECLARE
+  v_r text[];
+BEGIN
+  v_r := "health_token".ht_verify(
+    p_guide, p_provider, p_hash, p_now, p_failure_window, p_provider_key, p_provider_window, p_event_id, p_locked_event_id);
+  IF v_r IS NULL THEN
+    RETURN;
+  END IF;
+  r_outcome := v_r[1];
+  r_token_id := v_r[2];
+  r_provider_id := v_r[3];
+  r_beneficiary_id := v_r[4];
+  r_code_hash := v_r[5];
+  r_issued_at_ms := v_r[6]::bigint;
+  r_expires_at_ms := v_r[7]::bigint;
+  r_max_attempts := v_r[8]::integer;
+  r_attempts := v_r[9]::integer;
+  r_status := v_r[10];
+  r_channel := v_r[11];
+  r_provider_failures := v_r[12]::bigint;
+  RETURN NEXT;
 END $ht$;
 
 -- ht_app_begin: the app-mode budget reservation, the guide's app attempts and the secret.

@@ -54,37 +54,26 @@ const VERIFY_RESULT = [
   ["r_provider_failures", "bigint"],
 ] as const;
 
+/** The parameters of the verify step's functions (both take the same). */
+const VERIFY_PARAMS = `p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
+  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text`;
+
 /**
- * The verify step as a function: `table` is version 4's `ht_verify_step` (a one-row set: `SELECT * FROM`),
- * kept for the instances of the previous release; `array` is version 5's `ht_verify`, the same body returning
- * its result as one `text[]` (NULL when the guide has no token), a scalar that costs the server less to plan
- * and return than a set of 12 columns.
+ * Version 5's `ht_verify`: the attempt, the failure counter, the lock and the verification's events, its result
+ * as one `text[]` (NULL when the guide has no token), a scalar that costs the server less to plan and return
+ * than a set of 12 columns.
  */
-function verifyFunction(s: string, q: string, kind: "table" | "array"): string {
+function verifyFunction(s: string, q: string): string {
   const keyPart = (id: string) => keyPartOf(s, id);
-  const table = kind === "table";
-  const done = table
-    ? "RETURN NEXT;\n    RETURN;"
-    : `RETURN ARRAY[${VERIFY_RESULT.map(([n]) => n).join(", ")}]::text[];`;
-  const head = table
-    ? `-- ht_verify_step (version 4): the attempt, the failure counter, the lock and the verification's events. Every
--- write is inline (no nested function call, and ht_key_part only for an id with a reserved character), the result
--- row goes out with RETURN NEXT (no RETURN QUERY), and each outcome takes the shortest way through. Version 5
--- calls ht_verify instead; this one stays for the instances of the previous release.
-CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(`
-    : `-- ht_verify (version 5): ht_verify_step's body, its result as one text[] (NULL: no token), in the order of its
--- columns: a scalar call, cheaper for the server than a set-returning function of 12 columns.
-CREATE OR REPLACE FUNCTION ${s}.ht_verify(`;
-  const returns = table
-    ? `RETURNS TABLE (r_outcome text, r_token_id text, r_provider_id text, r_beneficiary_id text, r_code_hash text,
-  r_issued_at_ms bigint, r_expires_at_ms bigint, r_max_attempts integer, r_attempts integer, r_status text,
-  r_channel text, r_provider_failures bigint)`
-    : "RETURNS text[]";
-  const locals = table ? "" : VERIFY_RESULT.map(([n, t]) => `\n  ${n} ${t};`).join("");
-  return `${head}
-  p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
-  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text)
-${returns}
+  const done = `RETURN ARRAY[${VERIFY_RESULT.map(([n]) => n).join(", ")}]::text[];`;
+  const locals = VERIFY_RESULT.map(([n, t]) => `\n  ${n} ${t};`).join("");
+  return `-- ht_verify (version 5): the attempt, the failure counter, the lock and the verification's events, the result
+-- as one text[] (NULL: no token) in the order of ht_verify_step's columns. Every write is inline (no nested
+-- function call, and ht_key_part only for an id with a reserved character), and each outcome takes the shortest
+-- way through.
+CREATE OR REPLACE FUNCTION ${s}.ht_verify(
+  ${VERIFY_PARAMS})
+RETURNS text[]
 LANGUAGE plpgsql AS ${q}
 DECLARE${locals}
   v_left integer;
@@ -98,7 +87,7 @@ BEGIN
   INTO r_outcome, r_token_id, r_provider_id, r_beneficiary_id, r_code_hash, r_issued_at_ms, r_expires_at_ms,
     r_max_attempts, r_attempts, r_status, r_channel;
   IF NOT FOUND THEN
-    RETURN${table ? "" : " NULL"};
+    RETURN NULL;
   END IF;
   -- The fields of verifyStepEvents, in its key order, after the id.
   v_base := ',"atMs":' || p_now || ',"beneficiaryId":' || ${json("r_beneficiary_id")}
@@ -127,7 +116,37 @@ BEGIN
     VALUES (r_beneficiary_id, p_locked_event_id, p_now, '{"id":' || ${json("p_locked_event_id")} || v_base
       || ',"type":"token.locked","reason":"' || r_outcome || '"}');
   END IF;
-  ${table ? "RETURN NEXT;" : done}
+  ${done}
+END ${q};
+`;
+}
+
+/**
+ * Version 4's `ht_verify_step` (a one-row set: `SELECT * FROM`), kept for the instances of the previous release
+ * during a rolling upgrade: since version 5 a wrapper that calls `ht_verify` and unpacks its array, so the step
+ * has one body.
+ */
+function verifyStepWrapper(s: string, q: string): string {
+  const columns = VERIFY_RESULT.map(([n, t]) => `${n} ${t}`).join(",\n  ");
+  const unpack = VERIFY_RESULT.map(([n, t], i) => `${n} := v_r[${i + 1}]${t === "text" ? "" : `::${t}`};`);
+  const args = VERIFY_PARAMS.split(",").map((p) => p.trim().split(" ")[0]);
+  return `-- ht_verify_step (version 4; since version 5 a wrapper of ht_verify, which the library calls): the same step
+-- as a one-row set, for the instances of the previous release.
+CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(
+  ${VERIFY_PARAMS})
+RETURNS TABLE (
+  ${columns})
+LANGUAGE plpgsql AS ${q}
+DECLARE
+  v_r text[];
+BEGIN
+  v_r := ${s}.ht_verify(
+    ${args.join(", ")});
+  IF v_r IS NULL THEN
+    RETURN;
+  END IF;
+  ${unpack.join("\n  ")}
+  RETURN NEXT;
 END ${q};
 `;
 }
@@ -268,8 +287,8 @@ BEGIN
   RETURN NEXT;
 END ${q};
 
-${verifyFunction(s, q, "table")}
-${verifyFunction(s, q, "array")}
+${verifyFunction(s, q)}
+${verifyStepWrapper(s, q)}
 -- ht_app_begin: the app-mode budget reservation, the guide's app attempts and the secret.
 CREATE OR REPLACE FUNCTION ${s}.ht_app_begin(
   p_beneficiary text, p_now bigint, p_failures_key text, p_failures_max bigint, p_failures_window bigint,

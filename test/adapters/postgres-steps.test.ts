@@ -20,6 +20,7 @@ import { FakeClock, OutboxNotifier, seededRandom } from "../../src/testing/fakes
 import { withoutSteps } from "../../src/testing/index.js";
 import { testKeyBytes, testPepper } from "../helpers/keys.js";
 import { DATABASE_URL, describeWithService, probePostgres, uniqueName } from "../helpers/services.js";
+import { token } from "../helpers/store-ops.js";
 
 const probe = await probePostgres();
 const PEPPER = testPepper("postgres-steps");
@@ -227,6 +228,49 @@ function suite(name: string, open: () => Promise<Db & { close(): Promise<void> }
         const [row] = await db.rows(`SELECT ${quote(schema)}.ht_key_part(${sqlLiteral(id)}) AS k`);
         expect({ id, key: row?.k }).toEqual({ id, key: keyPart(id) });
       }
+    });
+
+    it("ht_verify_step (the previous release's call) answers as ht_verify: the same row and the same writes, outcome by outcome", async () => {
+      // twin schemas, the same tokens and the same calls: one through ht_verify, one through ht_verify_step
+      const twins = [await fresh(), await fresh()];
+      const life = { issuedAtMs: T0, expiresAtMs: T0 + 30 * 60_000 };
+      for (const { store } of twins) {
+        await store.save(token({ ...life, tokenId: "t-ok", guideId: "g-ok", beneficiaryId: HOSTILE[0]! }));
+        await store.save(token({ ...life, tokenId: "t-lock", guideId: "g-lock", maxAttempts: 2 }));
+        await store.save(token({ ...life, tokenId: "t-late", guideId: "g-late" }));
+      }
+      const calls: [string, string, string, number][] = [
+        ["g-none", "provider-1", "h1:x", T0],
+        ["g-ok", "provider-1", "h1:wrong", T0 + 1],
+        ["g-ok", "provider-2", "h1:t-ok", T0 + 2],
+        ["g-ok", "provider-1", "h1:t-ok", T0 + 3],
+        ["g-ok", "provider-1", "h1:t-ok", T0 + 4],
+        ["g-lock", "provider-1", "h1:wrong", T0 + 5],
+        ["g-lock", "provider-1", "h1:wrong", T0 + 6],
+        ["g-lock", "provider-1", "h1:t-lock", T0 + 7],
+        ["g-late", "provider-1", "h1:t-late", T0 + 31 * 60_000],
+      ];
+      const [a, b] = twins.map(({ schema }) => quote(schema));
+      for (const [n, [guide, provider, hash, now]] of calls.entries()) {
+        const args = `${sqlLiteral(guide)}, ${sqlLiteral(provider)}, ${sqlLiteral(hash)}, ${now}::bigint,
+          60000::bigint, 'rl:pf:' || ${sqlLiteral(provider)}, 60000::bigint, 'e-${n}', 'l-${n}'`;
+        const [array] = await db.rows(`SELECT ${a}.ht_verify(${args}) AS r`);
+        const rows = await db.rows(`SELECT * FROM ${b}.ht_verify_step(${args})`);
+        const r = (array as { r: (string | null)[] | null }).r;
+        if (r === null) {
+          expect(rows, guide).toEqual([]);
+          continue;
+        }
+        expect(rows, `${n}: ${guide}`).toHaveLength(1);
+        // the set's typed columns, read back as text (pg hands bigint over as text, integer as a number)
+        expect(
+          Object.values(rows[0]!).map((v) => (v === null ? null : String(v))),
+          `${n}: ${guide}`,
+        ).toEqual(r);
+      }
+      const [left, right] = await Promise.all(twins.map(({ schema }) => snapshot(db, schema)));
+      expect(right).toEqual(left);
+      expect(left!.events!.length).toBeGreaterThan(5);
     });
 
     it("a schema at version 3 with data migrates to version 5: rows kept, pages with room, the steps on old rows", async () => {
