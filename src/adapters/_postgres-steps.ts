@@ -54,9 +54,23 @@ const VERIFY_RESULT = [
   ["r_provider_failures", "bigint"],
 ] as const;
 
-/** The parameters of the verify step's functions (both take the same). */
-const VERIFY_PARAMS = `p_guide text, p_provider text, p_hash text, p_now bigint, p_failure_window bigint,
-  p_provider_key text, p_provider_window bigint, p_event_id text, p_locked_event_id text`;
+/** The parameters of the verify step's functions (both take the same), in order. */
+const VERIFY_PARAMS = [
+  ["p_guide", "text"],
+  ["p_provider", "text"],
+  ["p_hash", "text"],
+  ["p_now", "bigint"],
+  ["p_failure_window", "bigint"],
+  ["p_provider_key", "text"],
+  ["p_provider_window", "bigint"],
+  ["p_event_id", "text"],
+  ["p_locked_event_id", "text"],
+] as const;
+
+/** The parameter list of the verify step's functions, five to a line. */
+const VERIFY_SIGNATURE = [VERIFY_PARAMS.slice(0, 5), VERIFY_PARAMS.slice(5)]
+  .map((line) => line.map(([n, t]) => `${n} ${t}`).join(", "))
+  .join(",\n  ");
 
 /**
  * Version 5's `ht_verify`: the attempt, the failure counter, the lock and the verification's events, its result
@@ -72,7 +86,7 @@ function verifyFunction(s: string, q: string): string {
 -- function call, and ht_key_part only for an id with a reserved character), and each outcome takes the shortest
 -- way through.
 CREATE OR REPLACE FUNCTION ${s}.ht_verify(
-  ${VERIFY_PARAMS})
+  ${VERIFY_SIGNATURE})
 RETURNS text[]
 LANGUAGE plpgsql AS ${q}
 DECLARE${locals}
@@ -129,11 +143,10 @@ END ${q};
 function verifyStepWrapper(s: string, q: string): string {
   const columns = VERIFY_RESULT.map(([n, t]) => `${n} ${t}`).join(",\n  ");
   const unpack = VERIFY_RESULT.map(([n, t], i) => `${n} := v_r[${i + 1}]${t === "text" ? "" : `::${t}`};`);
-  const args = VERIFY_PARAMS.split(",").map((p) => p.trim().split(" ")[0]);
   return `-- ht_verify_step (version 4; since version 5 a wrapper of ht_verify, which the library calls): the same step
 -- as a one-row set, for the instances of the previous release.
 CREATE OR REPLACE FUNCTION ${s}.ht_verify_step(
-  ${VERIFY_PARAMS})
+  ${VERIFY_SIGNATURE})
 RETURNS TABLE (
   ${columns})
 LANGUAGE plpgsql AS ${q}
@@ -141,7 +154,7 @@ DECLARE
   v_r text[];
 BEGIN
   v_r := ${s}.ht_verify(
-    ${args.join(", ")});
+    ${VERIFY_PARAMS.map(([n]) => n).join(", ")});
   IF v_r IS NULL THEN
     RETURN;
   END IF;
